@@ -1,0 +1,110 @@
+import { z } from 'zod';
+
+/** Parses a comma-separated list; empty entries are dropped. */
+const csv = z
+  .string()
+  .transform((value) => value.split(',').map((entry) => entry.trim()).filter(Boolean));
+
+const booleanFlag = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
+  .transform((value) => ['true', '1', 'yes', 'on'].includes(value));
+
+const positiveInt = z.coerce.number().int().positive();
+
+const EnvSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3232),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  BASE_URI: z.url({ protocol: /^https?$/ }).optional(),
+  REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+  AUTH_MODE: z.enum(['internal', 'none', 'external']).default('internal'),
+  AUTH_SERVER_URL: z.url({ protocol: /^https?$/ }).optional(),
+  LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info'),
+  SESSION_IDLE_TIMEOUT_S: positiveInt.default(1800),
+  REQUEST_TIMEOUT_S: positiveInt.default(180),
+  INSTANCE_LEASE_TTL_MS: positiveInt.min(1000).default(10000),
+  SUBSCRIPTION_GRACE_MS: z.coerce.number().int().min(0).default(2000),
+  ALLOWED_ORIGINS: csv.optional(),
+  ALLOWED_HOSTS: csv.optional(),
+  TRUST_PROXY: z.string().optional(),
+  MAX_BODY_BYTES: positiveInt.default(4 * 1024 * 1024),
+  SHUTDOWN_GRACE_MS: positiveInt.default(10000),
+  JSON_LOGS: booleanFlag.optional(),
+});
+
+export interface Config {
+  port: number;
+  host: string;
+  baseUri: string;
+  redisUrl: string | undefined;
+  authMode: 'internal' | 'none' | 'external';
+  authServerUrl: string | undefined;
+  logLevel: string;
+  sessionIdleTimeoutMs: number;
+  requestTimeoutMs: number;
+  instanceLeaseTtlMs: number;
+  subscriptionGraceMs: number;
+  /** Origins allowed to call us; entries may end in ':*' for any port; '*' allows all. */
+  allowedOrigins: string[];
+  /** Host headers we answer to; '*' allows all. */
+  allowedHosts: string[];
+  /** Value for express' 'trust proxy' setting, or false when unset. */
+  trustProxy: boolean | number | string;
+  maxBodyBytes: number;
+  shutdownGraceMs: number;
+  jsonLogs: boolean;
+}
+
+export class ConfigError extends Error {}
+
+/** express' 'trust proxy' accepts a boolean, a hop count or a list of addresses. */
+function parseTrustProxy(value: string | undefined): boolean | number | string {
+  if (value === undefined || value === '' || value === 'false' || value === '0') return false;
+  if (value === 'true') return true;
+  if (/^\d+$/.test(value)) return Number(value);
+  return value;
+}
+
+function defaultOrigins(baseUri: URL): string[] {
+  return [baseUri.origin, 'http://localhost:*', 'http://127.0.0.1:*', 'http://[::1]:*'];
+}
+
+function defaultHosts(baseUri: URL, port: number): string[] {
+  return [baseUri.host, `localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`, 'localhost', '127.0.0.1'];
+}
+
+/** Reads and validates every setting once; throws ConfigError naming the variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const cleaned = Object.fromEntries(
+    Object.entries(env).filter(([key, value]) => key in EnvSchema.shape && value !== ''),
+  );
+  const parsed = EnvSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const name = String(issue.path[0] ?? 'environment');
+    throw new ConfigError(`Invalid configuration: ${name}: ${issue.message}`);
+  }
+  const e = parsed.data;
+  if (e.AUTH_MODE === 'external' && !e.AUTH_SERVER_URL) {
+    throw new ConfigError('Invalid configuration: AUTH_SERVER_URL: required when AUTH_MODE=external');
+  }
+  const baseUri = new URL(e.BASE_URI ?? `http://localhost:${e.PORT}`);
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    baseUri: baseUri.origin + baseUri.pathname.replace(/\/$/, ''),
+    redisUrl: e.REDIS_URL,
+    authMode: e.AUTH_MODE,
+    authServerUrl: e.AUTH_SERVER_URL,
+    logLevel: e.LOG_LEVEL,
+    sessionIdleTimeoutMs: e.SESSION_IDLE_TIMEOUT_S * 1000,
+    requestTimeoutMs: e.REQUEST_TIMEOUT_S * 1000,
+    instanceLeaseTtlMs: e.INSTANCE_LEASE_TTL_MS,
+    subscriptionGraceMs: e.SUBSCRIPTION_GRACE_MS,
+    allowedOrigins: e.ALLOWED_ORIGINS ?? defaultOrigins(baseUri),
+    allowedHosts: e.ALLOWED_HOSTS ?? defaultHosts(baseUri, e.PORT),
+    trustProxy: parseTrustProxy(e.TRUST_PROXY),
+    maxBodyBytes: e.MAX_BODY_BYTES,
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    jsonLogs: e.JSON_LOGS ?? true,
+  };
+}

@@ -1,0 +1,70 @@
+import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
+import { ErrorCode, type RequestId } from '@modelcontextprotocol/sdk/types.js';
+import type { Logger } from '../observability/logger.js';
+
+/** Writes a JSON-RPC error body; every error of the MCP endpoints has this shape. */
+export function sendJsonRpcError(
+  res: Response,
+  status: number,
+  code: number,
+  message: string,
+  id: RequestId | null = null,
+): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  res.status(status).json({ jsonrpc: '2.0', error: { code, message }, id });
+}
+
+export const sessionNotFound = (res: Response) =>
+  sendJsonRpcError(res, 404, -32001, 'Session not found: initialize a new session');
+
+export const serviceUnavailable = (res: Response) => {
+  res.setHeader('Retry-After', '1');
+  sendJsonRpcError(res, 503, ErrorCode.InternalError, 'Service temporarily unavailable; retry shortly');
+};
+
+function isMcpPath(req: Request): boolean {
+  return req.path === '/mcp' || req.path === '/message' || req.path === '/sse';
+}
+
+/** Unknown routes get JSON, never express' HTML page. */
+export const notFoundHandler: RequestHandler = (req, res) => {
+  if (isMcpPath(req)) {
+    sendJsonRpcError(res, 405, ErrorCode.InvalidRequest, `Method ${req.method} not allowed`);
+    return;
+  }
+  res.status(404).json({ error: 'not_found', error_description: `No route for ${req.method} ${req.path}` });
+};
+
+interface HttpError {
+  status?: number;
+  type?: string;
+  expose?: boolean;
+  message?: string;
+}
+
+/** The last middleware: turns anything thrown into a JSON body, with no stack trace. */
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (error: HttpError, req, res, _next) => {
+    if (error.type === 'entity.too.large') {
+      sendJsonRpcError(res, 413, ErrorCode.InvalidRequest, 'Request body too large');
+      return;
+    }
+    if (error.type === 'entity.parse.failed') {
+      sendJsonRpcError(res, 400, ErrorCode.ParseError, 'Parse error: body is not valid JSON');
+      return;
+    }
+    if (error.type === 'request.aborted') {
+      res.end();
+      return;
+    }
+    const status = error.status && error.status >= 400 && error.status < 500 ? error.status : 500;
+    if (status === 500) logger.error('unhandled error', { path: req.path, error: error.message });
+    const message = status === 500 ? 'Internal error' : (error.expose && error.message) || 'Bad request';
+    if (isMcpPath(req)) sendJsonRpcError(res, status, status === 500 ? ErrorCode.InternalError : ErrorCode.InvalidRequest, message);
+    else if (!res.headersSent) res.status(status).json({ error: status === 500 ? 'server_error' : 'invalid_request', error_description: message });
+    else res.end();
+  };
+}

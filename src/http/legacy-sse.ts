@@ -1,0 +1,109 @@
+import type { RequestHandler } from 'express';
+import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
+import { principalOf } from '../auth/principal.js';
+import { channels } from '../routing/channels.js';
+import { decode, envelope, ToClientEnvelopeSchema } from '../routing/envelopes.js';
+import type { Runtime } from '../session/runtime.js';
+import { acceptsStream, hasJsonBody, safeHeaders } from './checks.js';
+import { sendJsonRpcError, serviceUnavailable } from './errors.js';
+import { parseJsonRpcBody } from './jsonrpc-body.js';
+import type { KeepAlive } from './keep-alive.js';
+import { resolveSession } from './session-guard.js';
+import { SseWriter } from './sse-writer.js';
+
+/**
+ * GET /sse (HTTP+SSE transport of 2024-11-05): the session lives as long as this
+ * stream. It is owned by this instance; its messages still cross the bus, so
+ * POST /message works on any instance.
+ */
+export function legacySseStream(rt: Runtime, keepAlive: KeepAlive): RequestHandler {
+  return async (req, res) => {
+    if (!acceptsStream(req)) {
+      sendJsonRpcError(res, 406, -32000, 'Not Acceptable: Accept must include text/event-stream');
+      return;
+    }
+    const principal = principalOf(res);
+    let sessionId: string;
+    try {
+      sessionId = await rt.host.create(principal.userId, 'sse');
+    } catch (error) {
+      rt.logger.warn('session creation failed', { error: (error as Error).message });
+      serviceUnavailable(res);
+      return;
+    }
+    const channel = channels.sseToClient(sessionId);
+    const writer = new SseWriter(res);
+    let unhold: (() => void) | undefined;
+    let closed = false;
+    const listener = (raw: string) => {
+      const incoming = decode(ToClientEnvelopeSchema, raw);
+      if (incoming?.type === 'message') writer.event(JSON.stringify(incoming.message));
+      else if (incoming?.type === 'rejected') {
+        writer.event(JSON.stringify({ jsonrpc: '2.0', id: incoming.requestId, error: { code: incoming.code, message: incoming.reason } }));
+      } else if (incoming?.type === 'end' && !incoming.delivery) close();
+    };
+    const close = () => {
+      if (closed) return;
+      closed = true;
+      keepAlive.remove(writer);
+      unhold?.();
+      writer.end();
+      void rt.backend.bus.unsubscribe([channel], listener).catch(() => undefined);
+      void rt.host.terminate(sessionId, 'stream closed').catch(() => undefined);
+    };
+    res.on('close', close);
+    try {
+      await rt.backend.bus.subscribe([channel], listener);
+    } catch (error) {
+      rt.logger.warn('could not open legacy stream', { sessionId, error: (error as Error).message });
+      serviceUnavailable(res);
+      close();
+      return;
+    }
+    if (closed) return;
+    unhold = rt.held.hold(sessionId);
+    writer.open();
+    writer.event(`/message?sessionId=${sessionId}`, 'endpoint');
+    keepAlive.add(writer);
+  };
+}
+
+/** POST /message?sessionId=…: a client message for a legacy session, from any instance. */
+export function legacySseMessage(rt: Runtime): RequestHandler {
+  return async (req, res) => {
+    const sessionId = req.query.sessionId;
+    if (typeof sessionId !== 'string' || sessionId === '') {
+      sendJsonRpcError(res, 400, -32000, 'Bad Request: sessionId query parameter is required');
+      return;
+    }
+    const parsed = parseJsonRpcBody(req.body);
+    if (!parsed.ok) {
+      sendJsonRpcError(res, 400, ErrorCode.InvalidRequest, parsed.reason);
+      return;
+    }
+    const session = await resolveSession(rt, res, sessionId, 'sse');
+    if (!session) return;
+    const principal = principalOf(res);
+    const request = { headers: safeHeaders(req) };
+    try {
+      for (const message of parsed.messages) {
+        await rt.backend.bus.publish(
+          channels.toServer(sessionId),
+          JSON.stringify(envelope.message(message, principal, undefined, request)),
+        );
+      }
+    } catch {
+      serviceUnavailable(res);
+      return;
+    }
+    res.status(202).end();
+  };
+}
+
+export const messagePreconditions: RequestHandler = (req, res, next) => {
+  if (!hasJsonBody(req)) {
+    sendJsonRpcError(res, 415, -32000, 'Unsupported Media Type: Content-Type must be application/json');
+    return;
+  }
+  next();
+};

@@ -1,0 +1,48 @@
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { createLogger } from './observability/logger.js';
+import { startServer } from './server.js';
+
+let config: Config;
+try {
+  config = loadConfig();
+} catch (error) {
+  if (error instanceof ConfigError) {
+    console.error(error.message);
+    process.exit(1);
+  }
+  throw error;
+}
+
+const logger = createLogger(config.logLevel, config.jsonLogs);
+
+process.on('unhandledRejection', (reason) => {
+  // A bug, never a client's doing; log it and keep serving everyone else.
+  logger.error('unhandled rejection', { reason: reason instanceof Error ? reason.message : String(reason) });
+});
+
+const server = await startServer(config, logger);
+logger.info('listening', {
+  port: config.port,
+  baseUri: config.baseUri,
+  backend: config.redisUrl ? 'redis' : 'memory',
+  authMode: config.authMode,
+  instanceId: server.runtime.instanceId,
+});
+
+let shuttingDown = false;
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.on(signal, () => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    logger.info('shutting down', { signal });
+    const force = setTimeout(() => process.exit(1), config.shutdownGraceMs);
+    force.unref();
+    server.stop().then(
+      () => process.exit(0),
+      (error: Error) => {
+        logger.error('shutdown failed', { error: error.message });
+        process.exit(1);
+      },
+    );
+  });
+}

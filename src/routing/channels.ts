@@ -1,0 +1,51 @@
+import type { RequestId } from '@modelcontextprotocol/sdk/types.js';
+
+/**
+ * Redis channel and key names. These are a public contract: operators watch them
+ * with redis-cli and docs/redis.md lists them. Change nothing here lightly.
+ */
+
+/** Stream key of the standalone (GET) stream of a Streamable HTTP session. */
+export const STANDALONE_STREAM = '__GET_stream';
+
+/**
+ * Stream key for a client request id. Numbers and strings get distinct prefixes so
+ * that ids 1 and "1" never share a channel; strings are percent-encoded so that no
+ * id can inject glob characters or separators into a channel name.
+ */
+export function streamKeyFor(id: RequestId): string {
+  return typeof id === 'number' ? `n:${id}` : `s:${encodeURIComponent(id)}`;
+}
+
+export const channels = {
+  toServer: (sessionId: string) => `mcp:shttp:toserver:${sessionId}`,
+  toClient: (sessionId: string, streamKey: string) => `mcp:shttp:toclient:${sessionId}:${streamKey}`,
+  /** Every stream of one session; one pattern subscription serves all of a session's requests. */
+  toClientPattern: (sessionId: string) => `mcp:shttp:toclient:${sessionId}:*`,
+  control: (sessionId: string) => `mcp:control:${sessionId}`,
+  /** Server→client messages of a legacy HTTP+SSE session (one stream per session). */
+  sseToClient: (sessionId: string) => `mcp:sse:toclient:${sessionId}`,
+};
+
+/** Prefix that, cut from a toClient channel name, leaves the stream key. */
+export function streamKeyOfChannel(sessionId: string, channel: string): string {
+  return channel.slice(`mcp:shttp:toclient:${sessionId}:`.length);
+}
+
+export const keys = {
+  /** → user id of the session's owner; TTL = idle timeout, refreshed by activity. */
+  sessionOwner: (sessionId: string) => `session:${sessionId}:owner`,
+  /** → JSON SessionMeta (owning instance, transport, created at); same TTL as the owner key. */
+  sessionMeta: (sessionId: string) => `mcp:session:${sessionId}:meta`,
+  /** → id of the instance holding the session's standalone stream; short TTL, renewed by the holder. */
+  standaloneHolder: (sessionId: string) => `mcp:session:${sessionId}:standalone`,
+  /** → JSON InstanceInfo; the instance's liveness lease, renewed while it runs. */
+  instanceLease: (instanceId: string) => `mcp:instance:${instanceId}:lease`,
+};
+
+const SESSION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** Session ids are UUIDs we minted; anything else cannot name a session. */
+export function isWellFormedSessionId(value: string): boolean {
+  return SESSION_ID.test(value);
+}

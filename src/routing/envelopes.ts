@@ -1,0 +1,119 @@
+import { JSONRPCMessageSchema, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+
+/**
+ * What travels on the Redis channels. Every envelope is JSON, validated with zod
+ * when it arrives. Envelopes carry who is asking (user, client, scopes) and safe
+ * request metadata — never a bearer token, refresh token or Authorization header.
+ */
+
+const ENVELOPE_VERSION = 1;
+
+export const PrincipalSchema = z.object({
+  userId: z.string().min(1).max(512),
+  clientId: z.string().max(512),
+  scopes: z.array(z.string().max(256)).max(64),
+});
+export type Principal = z.infer<typeof PrincipalSchema>;
+
+const RequestMetaSchema = z.object({
+  /** Headers the owner may show to tools (allow-listed; no credentials). */
+  headers: z.record(z.string(), z.string()),
+});
+export type RequestMeta = z.infer<typeof RequestMetaSchema>;
+
+/** Client→server, on mcp:shttp:toserver:{sessionId}. */
+export const ToServerEnvelopeSchema = z.discriminatedUnion('type', [
+  z.object({
+    v: z.literal(ENVELOPE_VERSION),
+    type: z.literal('message'),
+    message: JSONRPCMessageSchema,
+    principal: PrincipalSchema,
+    /** Identifies the HTTP request carrying a client request, so replies reach it and no other. */
+    delivery: z.string().max(64).optional(),
+    request: RequestMetaSchema.optional(),
+  }),
+  z.object({
+    v: z.literal(ENVELOPE_VERSION),
+    type: z.literal('standalone'),
+    state: z.enum(['open', 'closed']),
+    principal: PrincipalSchema,
+  }),
+]);
+export type ToServerEnvelope = z.infer<typeof ToServerEnvelopeSchema>;
+
+/** Server→client, on mcp:shttp:toclient:{sessionId}:{streamKey} (and the legacy SSE channel). */
+export const ToClientEnvelopeSchema = z.discriminatedUnion('type', [
+  z.object({
+    v: z.literal(ENVELOPE_VERSION),
+    type: z.literal('message'),
+    message: JSONRPCMessageSchema,
+    delivery: z.string().max(64).optional(),
+  }),
+  /** The owner refused the request (e.g. its id is already in flight); only that HTTP request ends. */
+  z.object({
+    v: z.literal(ENVELOPE_VERSION),
+    type: z.literal('rejected'),
+    delivery: z.string().max(64),
+    requestId: z.union([z.string(), z.number()]),
+    code: z.number().int(),
+    reason: z.string().max(1024),
+  }),
+  /** The stream has nothing more coming (request cancelled, session terminated). */
+  z.object({
+    v: z.literal(ENVELOPE_VERSION),
+    type: z.literal('end'),
+    delivery: z.string().max(64).optional(),
+    reason: z.string().max(1024),
+  }),
+]);
+export type ToClientEnvelope = z.infer<typeof ToClientEnvelopeSchema>;
+
+/** On mcp:control:{sessionId}. */
+export const ControlEnvelopeSchema = z.discriminatedUnion('type', [
+  z.object({ v: z.literal(ENVELOPE_VERSION), type: z.literal('shutdown'), reason: z.string().max(1024) }),
+]);
+export type ControlEnvelope = z.infer<typeof ControlEnvelopeSchema>;
+
+export const envelope = {
+  message: (
+    message: JSONRPCMessage,
+    principal: Principal,
+    delivery?: string,
+    request?: RequestMeta,
+  ): ToServerEnvelope => ({ v: ENVELOPE_VERSION, type: 'message', message, principal, delivery, request }),
+  standalone: (state: 'open' | 'closed', principal: Principal): ToServerEnvelope => ({
+    v: ENVELOPE_VERSION,
+    type: 'standalone',
+    state,
+    principal,
+  }),
+  reply: (message: JSONRPCMessage, delivery?: string): ToClientEnvelope => ({
+    v: ENVELOPE_VERSION,
+    type: 'message',
+    message,
+    delivery,
+  }),
+  rejected: (delivery: string, requestId: string | number, code: number, reason: string): ToClientEnvelope => ({
+    v: ENVELOPE_VERSION,
+    type: 'rejected',
+    delivery,
+    requestId,
+    code,
+    reason,
+  }),
+  end: (reason: string, delivery?: string): ToClientEnvelope => ({ v: ENVELOPE_VERSION, type: 'end', reason, delivery }),
+  shutdown: (reason: string): ControlEnvelope => ({ v: ENVELOPE_VERSION, type: 'shutdown', reason }),
+};
+
+/** Parses an envelope from the wire; undefined (never a throw) for anything malformed. */
+export function decode<T>(schema: z.ZodType<T>, raw: string): T | undefined {
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+  const parsed = schema.safeParse(json);
+  return parsed.success ? parsed.data : undefined;
+}

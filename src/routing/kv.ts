@@ -1,0 +1,18 @@
+/**
+ * The few key/value operations sessions need. Every key written has a TTL: nothing
+ * we store outlives its purpose. Implementations: Redis and in-memory.
+ */
+export interface KeyValueStore {
+  get(key: string): Promise<string | null>;
+  /** Reads a key and, when it exists, resets its TTL (Redis GETEX): one command per request. */
+  getAndTouch(key: string, ttlMs: number): Promise<string | null>;
+  /** Sets a key with a TTL; with onlyIfAbsent, succeeds only when the key did not exist. */
+  set(key: string, value: string, ttlMs: number, options?: { onlyIfAbsent?: boolean }): Promise<boolean>;
+  /** Resets the TTL of existing keys (in one round trip). */
+  touch(keys: string[], ttlMs: number): Promise<void>;
+  /** Which of these keys exist, in order (in one round trip). */
+  existing(keys: string[]): Promise<boolean[]>;
+  del(keys: string[]): Promise<void>;
+  /** Deletes the key only while it still holds this value (releasing a lease we hold). */
+  delIfEquals(key: string, value: string): Promise<boolean>;
+}

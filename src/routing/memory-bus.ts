@@ -1,0 +1,59 @@
+import type { BusListener, MessageBus } from './bus.js';
+
+/**
+ * The embedded mode's bus: same semantics as Redis pub/sub within one process.
+ * Delivery is deferred to a microtask so that publishers never re-enter their
+ * subscribers synchronously, as with a real broker. Patterns support the only
+ * form we use: a literal prefix followed by '*'.
+ */
+export class MemoryBus implements MessageBus {
+  private readonly channelListeners = new Map<string, Set<BusListener>>();
+  private readonly patternListeners = new Map<string, Set<BusListener>>();
+
+  async publish(channel: string, message: string): Promise<number> {
+    const targets: BusListener[] = [...(this.channelListeners.get(channel) ?? [])];
+    for (const [pattern, listeners] of this.patternListeners) {
+      if (channel.startsWith(pattern.slice(0, -1))) targets.push(...listeners);
+    }
+    if (targets.length > 0) {
+      queueMicrotask(() => {
+        for (const listener of targets) listener(message, channel);
+      });
+    }
+    return targets.length;
+  }
+
+  async subscribe(channels: string[], listener: BusListener): Promise<void> {
+    for (const channel of channels) add(this.channelListeners, channel, listener);
+  }
+
+  async unsubscribe(channels: string[], listener: BusListener): Promise<void> {
+    for (const channel of channels) remove(this.channelListeners, channel, listener);
+  }
+
+  async pSubscribe(pattern: string, listener: BusListener): Promise<void> {
+    if (!pattern.endsWith('*')) throw new Error(`unsupported pattern ${pattern}`);
+    add(this.patternListeners, pattern, listener);
+  }
+
+  async pUnsubscribe(pattern: string, listener: BusListener): Promise<void> {
+    remove(this.patternListeners, pattern, listener);
+  }
+
+  subscriptionCount(): number {
+    return this.channelListeners.size + this.patternListeners.size;
+  }
+}
+
+function add(map: Map<string, Set<BusListener>>, key: string, listener: BusListener): void {
+  let set = map.get(key);
+  if (!set) map.set(key, (set = new Set()));
+  set.add(listener);
+}
+
+function remove(map: Map<string, Set<BusListener>>, key: string, listener: BusListener): void {
+  const set = map.get(key);
+  if (!set) return;
+  set.delete(listener);
+  if (set.size === 0) map.delete(key);
+}

@@ -1,0 +1,83 @@
+import type { KeyValueStore } from './kv.js';
+
+interface Entry {
+  value: string;
+  expiresAt: number;
+}
+
+/**
+ * The embedded mode's store. Expired keys vanish on read, and a sweep (one
+ * unref'd timer per store, not per key) purges the ones nobody reads again.
+ */
+export class MemoryKeyValueStore implements KeyValueStore {
+  private readonly entries = new Map<string, Entry>();
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(sweepIntervalMs = 30_000) {
+    this.sweeper = setInterval(() => this.purgeExpired(), sweepIntervalMs);
+    this.sweeper.unref();
+  }
+
+  close(): void {
+    clearInterval(this.sweeper);
+  }
+
+  /** Number of live keys; for tests and metrics. */
+  size(): number {
+    this.purgeExpired();
+    return this.entries.size;
+  }
+
+  async get(key: string): Promise<string | null> {
+    return this.live(key)?.value ?? null;
+  }
+
+  async getAndTouch(key: string, ttlMs: number): Promise<string | null> {
+    const entry = this.live(key);
+    if (!entry) return null;
+    entry.expiresAt = Date.now() + ttlMs;
+    return entry.value;
+  }
+
+  async set(key: string, value: string, ttlMs: number, options?: { onlyIfAbsent?: boolean }): Promise<boolean> {
+    if (options?.onlyIfAbsent && this.live(key)) return false;
+    this.entries.set(key, { value, expiresAt: Date.now() + ttlMs });
+    return true;
+  }
+
+  async touch(keys: string[], ttlMs: number): Promise<void> {
+    for (const key of keys) {
+      const entry = this.live(key);
+      if (entry) entry.expiresAt = Date.now() + ttlMs;
+    }
+  }
+
+  async existing(keys: string[]): Promise<boolean[]> {
+    return keys.map((key) => this.live(key) !== undefined);
+  }
+
+  async del(keys: string[]): Promise<void> {
+    for (const key of keys) this.entries.delete(key);
+  }
+
+  async delIfEquals(key: string, value: string): Promise<boolean> {
+    if (this.live(key)?.value !== value) return false;
+    this.entries.delete(key);
+    return true;
+  }
+
+  private live(key: string): Entry | undefined {
+    const entry = this.entries.get(key);
+    if (!entry) return undefined;
+    if (entry.expiresAt <= Date.now()) {
+      this.entries.delete(key);
+      return undefined;
+    }
+    return entry;
+  }
+
+  private purgeExpired(): void {
+    const now = Date.now();
+    for (const [key, entry] of this.entries) if (entry.expiresAt <= now) this.entries.delete(key);
+  }
+}

@@ -1,0 +1,45 @@
+import http from 'node:http';
+import { createApp } from './app.js';
+import type { Config } from './config.js';
+import { createBackend } from './routing/backend.js';
+import type { Logger } from './observability/logger.js';
+import { startRuntime, type Runtime } from './session/runtime.js';
+
+export interface RunningServer {
+  url: string;
+  runtime: Runtime;
+  http: http.Server;
+  stop(): Promise<void>;
+}
+
+/** Starts one instance: backend, runtime, HTTP listener. Used by index.ts, tests and the benchmark. */
+export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
+  const backend = await createBackend(config.redisUrl, logger);
+  const runtime = await startRuntime(config, backend, logger);
+  const server = http.createServer(createApp(runtime));
+  // Streams are long-lived; the request deadline, not Node's timeout, bounds them.
+  server.requestTimeout = 0;
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  let stopping: Promise<void> | undefined;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    runtime,
+    http: server,
+    stop() {
+      stopping ??= (async () => {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        await runtime.stop();
+        server.closeAllConnections();
+        await closed;
+        await backend.close();
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,125 @@
+import type { MessageBus } from '../routing/bus.js';
+import { channels, streamKeyOfChannel } from '../routing/channels.js';
+import { decode, ToClientEnvelopeSchema, type ToClientEnvelope } from '../routing/envelopes.js';
+import type { Logger } from '../observability/logger.js';
+
+/** An HTTP response waiting for server→client messages of one stream. */
+export interface StreamSink {
+  /** Delivery id of the HTTP request (request streams), undefined for the standalone stream. */
+  readonly delivery: string | undefined;
+  deliver(message: ToClientEnvelope): void;
+}
+
+interface SessionStreams {
+  sinks: Map<string, Set<StreamSink>>;
+  refs: number;
+  subscribed: Promise<void>;
+  releaseTimer: NodeJS.Timeout | undefined;
+  listener: (raw: string, channel: string) => void;
+}
+
+/**
+ * The HTTP side of routing: which responses on this instance wait for which
+ * streams. One pattern subscription per session (mcp:shttp:toclient:{id}:*) serves
+ * all of that session's streams here. It is reference-counted by open streams and
+ * released when the last one ends — after a short grace, so that a client making
+ * back-to-back calls does not pay a SUBSCRIBE and an UNSUBSCRIBE per call.
+ */
+export class ClientStreamHub {
+  private readonly sessions = new Map<string, SessionStreams>();
+
+  constructor(
+    private readonly bus: MessageBus,
+    private readonly graceMs: number,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Starts routing a stream's messages to the sink; resolves once the subscription is live. */
+  async attach(sessionId: string, streamKey: string, sink: StreamSink): Promise<() => void> {
+    const entry = this.sessions.get(sessionId) ?? this.open(sessionId);
+    entry.refs += 1;
+    clearTimeout(entry.releaseTimer);
+    entry.releaseTimer = undefined;
+    let set = entry.sinks.get(streamKey);
+    if (!set) entry.sinks.set(streamKey, (set = new Set()));
+    set.add(sink);
+    let detached = false;
+    const detach = () => {
+      if (detached) return;
+      detached = true;
+      const current = entry.sinks.get(streamKey);
+      current?.delete(sink);
+      if (current?.size === 0) entry.sinks.delete(streamKey);
+      this.release(sessionId, entry);
+    };
+    try {
+      await entry.subscribed;
+    } catch (error) {
+      detach();
+      throw error;
+    }
+    return detach;
+  }
+
+  /** Session ids with at least one stream open here. */
+  sessionsWithStreams(): string[] {
+    return [...this.sessions].filter(([, entry]) => entry.refs > 0).map(([id]) => id);
+  }
+
+  /** Ends every stream of a session held here (the session was terminated). */
+  endAll(sessionId: string, reason: string): void {
+    const entry = this.sessions.get(sessionId);
+    if (!entry) return;
+    for (const set of [...entry.sinks.values()]) {
+      for (const sink of [...set]) sink.deliver({ v: 1, type: 'end', reason, delivery: sink.delivery });
+    }
+  }
+
+  private open(sessionId: string): SessionStreams {
+    const entry: SessionStreams = {
+      sinks: new Map(),
+      refs: 0,
+      subscribed: Promise.resolve(),
+      releaseTimer: undefined,
+      listener: (raw, channel) => this.route(entry, streamKeyOfChannel(sessionId, channel), raw),
+    };
+    entry.subscribed = this.bus.pSubscribe(channels.toClientPattern(sessionId), entry.listener);
+    // A failed subscription is reported to the attach() calls awaiting it; never unhandled.
+    entry.subscribed.catch(() => undefined);
+    this.sessions.set(sessionId, entry);
+    return entry;
+  }
+
+  private release(sessionId: string, entry: SessionStreams): void {
+    entry.refs -= 1;
+    if (entry.refs > 0) return;
+    const unsubscribe = () => {
+      if (entry.refs > 0 || this.sessions.get(sessionId) !== entry) return;
+      this.sessions.delete(sessionId);
+      void entry.subscribed
+        .then(() => this.bus.pUnsubscribe(channels.toClientPattern(sessionId), entry.listener))
+        .catch(() => undefined);
+    };
+    if (this.graceMs === 0) unsubscribe();
+    else {
+      entry.releaseTimer = setTimeout(unsubscribe, this.graceMs);
+      entry.releaseTimer.unref();
+    }
+  }
+
+  private route(entry: SessionStreams, streamKey: string, raw: string): void {
+    const sinks = entry.sinks.get(streamKey);
+    if (!sinks) return;
+    const message = decode(ToClientEnvelopeSchema, raw);
+    if (!message) {
+      this.logger.warn('dropped malformed server envelope', { streamKey });
+      return;
+    }
+    for (const sink of [...sinks]) {
+      // Two HTTP requests may wait on one stream key (a duplicated request id);
+      // the delivery id tells which of them a message is for.
+      if (message.delivery && sink.delivery && message.delivery !== sink.delivery) continue;
+      sink.deliver(message);
+    }
+  }
+}

@@ -1,0 +1,101 @@
+import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { createEverythingServer } from '../mcp/everything-server.js';
+import { initialFeatureState, type StandaloneListener } from '../mcp/session-features.js';
+import type { MessageBus } from '../routing/bus.js';
+import { channels } from '../routing/channels.js';
+import { ControlEnvelopeSchema, decode, ToServerEnvelopeSchema } from '../routing/envelopes.js';
+import type { Logger } from '../observability/logger.js';
+import { OwnerTransport } from './owner-transport.js';
+import type { TransportKind } from './session-directory.js';
+
+/**
+ * A session on its owning instance: the SDK Server, its transport, and the
+ * subscriptions that feed it. Holds no timers of its own; the host's sweep
+ * decides when it has been idle too long.
+ */
+export class OwnedSession implements StandaloneListener {
+  lastActivity = Date.now();
+  private server: Server | undefined;
+  private disposeFeatures: (() => void) | undefined;
+  private readonly transport: OwnerTransport;
+  private standaloneStreams = 0;
+  private readonly listenerCallbacks: Array<() => void> = [];
+  private disposed = false;
+
+  constructor(
+    readonly sessionId: string,
+    readonly userId: string,
+    readonly kind: TransportKind,
+    private readonly bus: MessageBus,
+    private readonly logger: Logger,
+    private readonly onShutdownRequest: (session: OwnedSession, reason: string) => void,
+  ) {
+    this.transport = new OwnerTransport(sessionId, kind, bus, this.markActive);
+  }
+
+  get inflightCount(): number {
+    return this.transport.inflightCount;
+  }
+
+  async start(): Promise<void> {
+    const { server, dispose } = createEverythingServer({
+      sessionId: this.sessionId,
+      state: initialFeatureState(),
+      listener: this,
+    });
+    this.server = server;
+    this.disposeFeatures = dispose;
+    server.onerror = (error) => this.logger.debug('mcp server error', { sessionId: this.sessionId, error: error.message });
+    await server.connect(this.transport);
+    await this.bus.subscribe([channels.toServer(this.sessionId), channels.control(this.sessionId)], this.onBusMessage);
+  }
+
+  /** Stops the Server, ends every stream still waiting, releases the subscriptions. */
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.disposeFeatures?.();
+    await this.bus
+      .unsubscribe([channels.toServer(this.sessionId), channels.control(this.sessionId)], this.onBusMessage)
+      .catch(() => undefined);
+    await this.server?.close().catch(() => undefined);
+  }
+
+  isOpen(): boolean {
+    // Legacy SSE sessions exist only while their stream is open.
+    return this.kind === 'sse' || this.standaloneStreams > 0;
+  }
+
+  onChange(callback: () => void): void {
+    this.listenerCallbacks.push(callback);
+  }
+
+  private readonly markActive = (): void => {
+    this.lastActivity = Date.now();
+  };
+
+  private readonly onBusMessage = (raw: string, channel: string): void => {
+    if (channel === channels.control(this.sessionId)) {
+      const control = decode(ControlEnvelopeSchema, raw);
+      if (control?.type === 'shutdown') this.onShutdownRequest(this, control.reason);
+      return;
+    }
+    const incoming = decode(ToServerEnvelopeSchema, raw);
+    if (!incoming) {
+      this.logger.warn('dropped malformed envelope', { sessionId: this.sessionId, channel });
+      return;
+    }
+    if (incoming.principal.userId !== this.userId) {
+      // The edge checks ownership before publishing; this is the second lock on the door.
+      this.logger.warn('dropped envelope from another user', { sessionId: this.sessionId });
+      return;
+    }
+    if (incoming.type === 'standalone') {
+      this.markActive();
+      this.standaloneStreams = Math.max(0, this.standaloneStreams + (incoming.state === 'open' ? 1 : -1));
+      for (const callback of this.listenerCallbacks) callback();
+      return;
+    }
+    this.transport.receive(incoming);
+  };
+}
