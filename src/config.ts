@@ -22,6 +22,7 @@ const EnvSchema = z.object({
   SESSION_IDLE_TIMEOUT_S: positiveInt.default(1800),
   REQUEST_TIMEOUT_S: positiveInt.default(180),
   INSTANCE_LEASE_TTL_MS: positiveInt.min(1000).default(10000),
+  RESOURCE_UPDATE_INTERVAL_MS: positiveInt.default(10000),
   SUBSCRIPTION_GRACE_MS: z.coerce.number().int().min(0).default(2000),
   ALLOWED_ORIGINS: csv.optional(),
   ALLOWED_HOSTS: csv.optional(),
@@ -43,9 +44,11 @@ export interface Config {
   requestTimeoutMs: number;
   instanceLeaseTtlMs: number;
   subscriptionGraceMs: number;
+  /** Period of notifications/resources/updated for subscribed resources. */
+  resourceUpdateIntervalMs: number;
   /** Origins allowed to call us; entries may end in ':*' for any port; '*' allows all. */
   allowedOrigins: string[];
-  /** Host headers we answer to; '*' allows all. */
+  /** Host names (optionally host:port) we answer to; '*' allows all. */
   allowedHosts: string[];
   /** Value for express' 'trust proxy' setting, or false when unset. */
   trustProxy: boolean | number | string;
@@ -68,8 +71,8 @@ function defaultOrigins(baseUri: URL): string[] {
   return [baseUri.origin, 'http://localhost:*', 'http://127.0.0.1:*', 'http://[::1]:*'];
 }
 
-function defaultHosts(baseUri: URL, port: number): string[] {
-  return [baseUri.host, `localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`, 'localhost', '127.0.0.1'];
+function defaultHosts(baseUri: URL): string[] {
+  return [baseUri.hostname, 'localhost', '127.0.0.1', '[::1]'];
 }
 
 /** Reads and validates every setting once; throws ConfigError naming the variable. */
@@ -100,8 +103,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     requestTimeoutMs: e.REQUEST_TIMEOUT_S * 1000,
     instanceLeaseTtlMs: e.INSTANCE_LEASE_TTL_MS,
     subscriptionGraceMs: e.SUBSCRIPTION_GRACE_MS,
+    resourceUpdateIntervalMs: e.RESOURCE_UPDATE_INTERVAL_MS,
     allowedOrigins: e.ALLOWED_ORIGINS ?? defaultOrigins(baseUri),
-    allowedHosts: e.ALLOWED_HOSTS ?? defaultHosts(baseUri, e.PORT),
+    allowedHosts: e.ALLOWED_HOSTS ?? defaultHosts(baseUri),
     trustProxy: parseTrustProxy(e.TRUST_PROXY),
     maxBodyBytes: e.MAX_BODY_BYTES,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,

@@ -22,7 +22,7 @@ process.on('unhandledRejection', (reason) => {
 
 const server = await startServer(config, logger);
 logger.info('listening', {
-  port: config.port,
+  url: server.url,
   baseUri: config.baseUri,
   backend: config.redisUrl ? 'redis' : 'memory',
   authMode: config.authMode,

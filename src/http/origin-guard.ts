@@ -12,9 +12,13 @@ export function originAllowed(origin: string, allowed: string[]): boolean {
   return false;
 }
 
+/** Is a Host header one we serve? Entries name a host (any port) or host:port. */
 export function hostAllowed(host: string | undefined, allowed: string[]): boolean {
   if (allowed.includes('*')) return true;
-  return host !== undefined && allowed.includes(host.toLowerCase());
+  if (host === undefined) return false;
+  const lower = host.toLowerCase();
+  const hostname = lower.replace(/:\d+$/, '');
+  return allowed.includes(lower) || allowed.includes(hostname);
 }
 
 /**

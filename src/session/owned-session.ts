@@ -8,6 +8,14 @@ import type { Logger } from '../observability/logger.js';
 import { OwnerTransport } from './owner-transport.js';
 import type { TransportKind } from './session-directory.js';
 
+export interface OwnedSessionDeps {
+  bus: MessageBus;
+  logger: Logger;
+  resourceUpdateIntervalMs: number;
+  /** Called when a shutdown for this session arrives on its control channel. */
+  onShutdownRequest: (session: OwnedSession, reason: string) => void;
+}
+
 /**
  * A session on its owning instance: the SDK Server, its transport, and the
  * subscriptions that feed it. Holds no timers of its own; the host's sweep
@@ -26,11 +34,9 @@ export class OwnedSession implements StandaloneListener {
     readonly sessionId: string,
     readonly userId: string,
     readonly kind: TransportKind,
-    private readonly bus: MessageBus,
-    private readonly logger: Logger,
-    private readonly onShutdownRequest: (session: OwnedSession, reason: string) => void,
+    private readonly deps: OwnedSessionDeps,
   ) {
-    this.transport = new OwnerTransport(sessionId, kind, bus, this.markActive);
+    this.transport = new OwnerTransport(sessionId, kind, deps.bus, this.markActive);
   }
 
   get inflightCount(): number {
@@ -42,12 +48,13 @@ export class OwnedSession implements StandaloneListener {
       sessionId: this.sessionId,
       state: initialFeatureState(),
       listener: this,
+      updateIntervalMs: this.deps.resourceUpdateIntervalMs,
     });
     this.server = server;
     this.disposeFeatures = dispose;
-    server.onerror = (error) => this.logger.debug('mcp server error', { sessionId: this.sessionId, error: error.message });
+    server.onerror = (error) => this.deps.logger.debug('mcp server error', { sessionId: this.sessionId, error: error.message });
     await server.connect(this.transport);
-    await this.bus.subscribe([channels.toServer(this.sessionId), channels.control(this.sessionId)], this.onBusMessage);
+    await this.deps.bus.subscribe([channels.toServer(this.sessionId), channels.control(this.sessionId)], this.onBusMessage);
   }
 
   /** Stops the Server, ends every stream still waiting, releases the subscriptions. */
@@ -55,7 +62,7 @@ export class OwnedSession implements StandaloneListener {
     if (this.disposed) return;
     this.disposed = true;
     this.disposeFeatures?.();
-    await this.bus
+    await this.deps.bus
       .unsubscribe([channels.toServer(this.sessionId), channels.control(this.sessionId)], this.onBusMessage)
       .catch(() => undefined);
     await this.server?.close().catch(() => undefined);
@@ -77,17 +84,17 @@ export class OwnedSession implements StandaloneListener {
   private readonly onBusMessage = (raw: string, channel: string): void => {
     if (channel === channels.control(this.sessionId)) {
       const control = decode(ControlEnvelopeSchema, raw);
-      if (control?.type === 'shutdown') this.onShutdownRequest(this, control.reason);
+      if (control?.type === 'shutdown') this.deps.onShutdownRequest(this, control.reason);
       return;
     }
     const incoming = decode(ToServerEnvelopeSchema, raw);
     if (!incoming) {
-      this.logger.warn('dropped malformed envelope', { sessionId: this.sessionId, channel });
+      this.deps.logger.warn('dropped malformed envelope', { sessionId: this.sessionId, channel });
       return;
     }
     if (incoming.principal.userId !== this.userId) {
       // The edge checks ownership before publishing; this is the second lock on the door.
-      this.logger.warn('dropped envelope from another user', { sessionId: this.sessionId });
+      this.deps.logger.warn('dropped envelope from another user', { sessionId: this.sessionId });
       return;
     }
     if (incoming.type === 'standalone') {

@@ -35,7 +35,11 @@ export async function startRuntime(config: Config, backend: Backend, logger: Log
   const directory = new SessionDirectory(backend.kv, config.sessionIdleTimeoutMs);
   const lease = new InstanceLease(instanceId, backend.kv, config.instanceLeaseTtlMs, log);
   await lease.start();
-  const host = new SessionHost(directory, backend.bus, log, { instanceId, idleTimeoutMs: config.sessionIdleTimeoutMs });
+  const host = new SessionHost(directory, backend.bus, log, {
+    instanceId,
+    idleTimeoutMs: config.sessionIdleTimeoutMs,
+    resourceUpdateIntervalMs: config.resourceUpdateIntervalMs,
+  });
   const hub = new ClientStreamHub(backend.bus, config.subscriptionGraceMs, log);
   const watch = new OwnerWatch(lease, log);
   const held = new HeldStreams(directory, backend.kv, STANDALONE_LEASE_MS, config.sessionIdleTimeoutMs, log);

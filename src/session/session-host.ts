@@ -9,6 +9,7 @@ import type { SessionDirectory, TransportKind } from './session-directory.js';
 export interface SessionHostOptions {
   instanceId: string;
   idleTimeoutMs: number;
+  resourceUpdateIntervalMs: number;
 }
 
 /**
@@ -45,8 +46,11 @@ export class SessionHost {
   /** Mints a session owned by this instance and starts its Server. */
   async create(userId: string, kind: TransportKind): Promise<string> {
     const sessionId = randomUUID();
-    const session = new OwnedSession(sessionId, userId, kind, this.bus, this.logger, (s, reason) => {
-      void this.dispose(s, reason);
+    const session = new OwnedSession(sessionId, userId, kind, {
+      bus: this.bus,
+      logger: this.logger,
+      resourceUpdateIntervalMs: this.options.resourceUpdateIntervalMs,
+      onShutdownRequest: (s, reason) => void this.dispose(s, reason),
     });
     this.sessions.set(sessionId, session);
     try {

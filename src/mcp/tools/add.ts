@@ -1,0 +1,13 @@
+import { z } from 'zod';
+import { defineTool, textResult } from './types.js';
+
+export const addTool = defineTool({
+  name: 'add',
+  description: 'Adds two numbers',
+  args: z.object({
+    // zod numbers are finite: NaN and ±Infinity are rejected.
+    a: z.number().describe('First number'),
+    b: z.number().describe('Second number'),
+  }),
+  run: ({ a, b }) => textResult(`The sum of ${a} and ${b} is ${a + b}.`),
+});

@@ -1,0 +1,93 @@
+import {
+  ElicitResultSchema,
+  type ClientCapabilities,
+  type ElicitRequestFormParams,
+} from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+import { clientRequestOptions, describeFailure } from './client-requests.js';
+import { defineTool, textResult, toolError } from './types.js';
+
+/** One field of each kind a form elicitation can ask for. */
+const REQUESTED_SCHEMA: ElicitRequestFormParams['requestedSchema'] = {
+  type: 'object',
+  properties: {
+    name: { title: 'Full Name', type: 'string', description: 'Your full, legal name' },
+    check: { title: 'Agree to terms', type: 'boolean', description: 'A boolean check' },
+    color: { title: 'Favorite Color', type: 'string', description: 'Favorite color (open text)', default: 'blue' },
+    email: {
+      title: 'Email Address',
+      type: 'string',
+      format: 'email',
+      description: 'Your email address (will be verified, and never shared with anyone else)',
+    },
+    homepage: { type: 'string', format: 'uri', description: 'Homepage / personal site' },
+    birthdate: {
+      title: 'Birthdate',
+      type: 'string',
+      format: 'date',
+      description: 'Your date of birth (will never be shared with anyone else)',
+    },
+    integer: {
+      title: 'Favorite Integer',
+      type: 'integer',
+      description: 'Your favorite integer (do not give us your phone number, pin, or other sensitive info)',
+      minimum: 1,
+      maximum: 100,
+      default: 42,
+    },
+    number: {
+      title: 'Favorite Number',
+      type: 'number',
+      description: 'Favorite number (there are no wrong answers)',
+      minimum: 0,
+      maximum: 1000,
+      default: 3.14,
+    },
+    petType: {
+      title: 'Pet type',
+      type: 'string',
+      enum: ['cats', 'dogs', 'birds', 'fish', 'reptiles'],
+      enumNames: ['Cats', 'Dogs', 'Birds', 'Fish', 'Reptiles'],
+      default: 'dogs',
+      description: 'Your favorite pet type',
+    },
+  },
+  required: ['name'],
+};
+
+/**
+ * Since 2025-11-25 a client lists the elicitation modes it supports; an empty
+ * `elicitation` object (older clients) means form mode.
+ */
+function supportsFormElicitation(capabilities: ClientCapabilities | undefined): boolean {
+  const elicitation = capabilities?.elicitation;
+  return elicitation !== undefined && (elicitation.form !== undefined || elicitation.url === undefined);
+}
+
+export const elicitInputsTool = defineTool({
+  name: 'elicitInputs',
+  description: 'Elicitation test tool that demonstrates how to request user input with various field types',
+  args: z.object({}),
+  run: async (_args, { server, extra }) => {
+    if (!supportsFormElicitation(server.getClientCapabilities())) {
+      return toolError('The client does not support form elicitation, so elicitInputs cannot run.');
+    }
+    // Older clients ignore `mode`; newer ones need it to tell a form from a URL request.
+    const params: ElicitRequestFormParams = {
+      mode: 'form',
+      message: 'Please provide inputs for the following fields:',
+      requestedSchema: REQUESTED_SCHEMA,
+    };
+
+    try {
+      const result = await extra.sendRequest(
+        { method: 'elicitation/create', params },
+        ElicitResultSchema,
+        clientRequestOptions(extra.signal),
+      );
+      return textResult(`Elicitation result: ${JSON.stringify(result, null, 2)}`);
+    } catch (error) {
+      return toolError(`Elicitation failed: ${describeFailure(error)}`);
+    }
+  },
+});

@@ -1,0 +1,71 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { startServer, type RunningServer } from '../../src/server.js';
+
+export type Backend = 'memory' | 'redis';
+
+/** Settings every test instance shares: quiet logs, an ephemeral port, localhost only. */
+function testEnv(overrides: Record<string, string>): NodeJS.ProcessEnv {
+  return {
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'error',
+    AUTH_MODE: 'none',
+    INSTANCE_LEASE_TTL_MS: '3000',
+    REQUEST_TIMEOUT_S: '20',
+    ...overrides,
+  };
+}
+
+/** An app instance in this process (real HTTP listener, real backend). */
+export async function startInstance(redisUrl: string | undefined, overrides: Record<string, string> = {}): Promise<RunningServer> {
+  const env = testEnv({ ...(redisUrl ? { REDIS_URL: redisUrl } : {}), ...overrides });
+  const config = loadConfig(env);
+  return startServer(config, createLogger(config.logLevel, true));
+}
+
+/** An app instance as its own process, for tests that kill it. Needs `npm run build` first. */
+export interface ChildInstance {
+  url: string;
+  process: ChildProcess;
+  kill(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export async function startChildInstance(redisUrl: string, overrides: Record<string, string> = {}): Promise<ChildInstance> {
+  const entry = path.resolve('dist/index.js');
+  const child = spawn(process.execPath, [entry], {
+    env: { ...process.env, ...testEnv({ REDIS_URL: redisUrl, LOG_LEVEL: 'info', ...overrides }) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let buffer = '';
+    const timer = setTimeout(() => reject(new Error(`instance did not start: ${buffer}`)), 15_000);
+    child.stdout!.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString();
+      const match = /"url":"(http:\/\/[^"]+)"/.exec(buffer);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]!);
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`instance exited with ${code}: ${buffer}`));
+    });
+  });
+  child.stdout!.resume();
+  child.stderr!.resume();
+  return {
+    url,
+    process: child,
+    kill(signal = 'SIGKILL') {
+      if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+      return new Promise((resolve) => {
+        child.once('exit', (code) => resolve(code));
+        child.kill(signal);
+      });
+    },
+  };
+}
