@@ -1,0 +1,58 @@
+/** Raw Streamable HTTP calls with fetch, for tests that need control the SDK client hides. */
+
+export const MCP_HEADERS = {
+  'content-type': 'application/json',
+  accept: 'application/json, text/event-stream',
+};
+
+export async function openSession(baseUrl: string): Promise<string> {
+  const response = await fetch(`${baseUrl}/mcp`, {
+    method: 'POST',
+    headers: MCP_HEADERS,
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 0,
+      method: 'initialize',
+      params: { protocolVersion: '2025-11-25', capabilities: { sampling: {} }, clientInfo: { name: 'raw', version: '1' } },
+    }),
+  });
+  const sessionId = response.headers.get('mcp-session-id');
+  await response.text();
+  if (response.status !== 200 || !sessionId) throw new Error(`initialize failed: ${response.status}`);
+  await post(baseUrl, sessionId, { jsonrpc: '2.0', method: 'notifications/initialized' }).then((r) => r.text());
+  return sessionId;
+}
+
+export function post(baseUrl: string, sessionId: string, body: unknown, signal?: AbortSignal): Promise<Response> {
+  return fetch(`${baseUrl}/mcp`, {
+    method: 'POST',
+    headers: { ...MCP_HEADERS, 'mcp-session-id': sessionId },
+    body: JSON.stringify(body),
+    signal,
+  });
+}
+
+export function toolCall(id: number | string, name: string, args: Record<string, unknown>, progressToken?: string) {
+  return {
+    jsonrpc: '2.0',
+    id,
+    method: 'tools/call',
+    params: { name, arguments: args, ...(progressToken ? { _meta: { progressToken } } : {}) },
+  };
+}
+
+/** The JSON-RPC messages of an SSE body. */
+export function sseMessages(body: string): Array<Record<string, any>> {
+  return body
+    .split('\n')
+    .filter((line) => line.startsWith('data: '))
+    .map((line) => JSON.parse(line.slice(6)));
+}
+
+export async function waitUntil(probe: () => Promise<boolean> | boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
