@@ -56,3 +56,29 @@ export async function waitUntil(probe: () => Promise<boolean> | boolean, timeout
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/** Reads an SSE response message by message, as they arrive. */
+export function sseReader(response: Response) {
+  const reader = response.body!.getReader();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  const queue: Array<Record<string, any>> = [];
+  return {
+    /** The next JSON-RPC message, or undefined when the stream ended. */
+    async next(): Promise<Record<string, any> | undefined> {
+      for (;;) {
+        if (queue.length > 0) return queue.shift();
+        const { value, done } = await reader.read();
+        if (done) return undefined;
+        buffer += decoder.decode(value, { stream: true });
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const event = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          queue.push(...sseMessages(event));
+        }
+      }
+    },
+    cancel: () => reader.cancel().catch(() => undefined),
+  };
+}

@@ -1,0 +1,100 @@
+/**
+ * Messages caused by a request travel on that request's own stream: with no
+ * standalone stream open, progress, logging and sampling still reach the client,
+ * and the client's answer may go to any instance.
+ */
+import type { RunningServer } from '../src/server.js';
+import { startInstance } from './support/instances.js';
+import { openSession, post, sseReader, toolCall } from './support/raw-mcp.js';
+
+const backends: Array<[string, () => Promise<RunningServer[]>]> = [
+  ['embedded in-memory', async () => [await startInstance(undefined)]],
+  [
+    'Redis, two instances',
+    async () => {
+      const url = process.env.TEST_REDIS_URL!;
+      return [await startInstance(url), await startInstance(url)];
+    },
+  ],
+];
+
+describe.each(backends)('request streams on %s (no GET stream open)', (_name, start) => {
+  let servers: RunningServer[];
+  let first: RunningServer;
+  let second: RunningServer;
+
+  beforeAll(async () => {
+    servers = await start();
+    first = servers[0]!;
+    second = servers[servers.length - 1]!;
+  });
+
+  afterAll(async () => {
+    await Promise.all(servers.map((s) => s.stop()));
+  });
+
+  test('progress and log notifications arrive before the response on the same stream', async () => {
+    const sessionId = await openSession(first.url);
+    const response = await post(second.url, sessionId, toolCall(1, 'longRunningOperation', { duration: 0.2, steps: 2 }, 'tok'));
+    const stream = sseReader(response);
+    const methods: string[] = [];
+    let message;
+    while ((message = await stream.next())) methods.push(message.method ?? `response:${message.id}`);
+    expect(methods).toEqual([
+      'notifications/progress',
+      'notifications/message',
+      'notifications/progress',
+      'notifications/message',
+      'response:1',
+    ]);
+  });
+
+  test('sampling: the request arrives on the call stream and the answer is posted to the other instance', async () => {
+    const sessionId = await openSession(first.url);
+    const response = await post(first.url, sessionId, toolCall('call-1', 'sampleLLM', { prompt: 'ping', maxTokens: 5 }));
+    const stream = sseReader(response);
+    const sampling = await stream.next();
+    expect(sampling).toMatchObject({ method: 'sampling/createMessage' });
+    const answer = await post(second.url, sessionId, {
+      jsonrpc: '2.0',
+      id: sampling!.id,
+      result: { model: 'm', role: 'assistant', content: { type: 'text', text: 'pong' } },
+    });
+    expect(answer.status).toBe(202);
+    const result = await stream.next();
+    expect(result).toMatchObject({ id: 'call-1', result: { content: [{ type: 'text', text: 'LLM sampling result: pong' }] } });
+    expect(await stream.next()).toBeUndefined();
+  });
+
+  test('a client that vanishes while sampling is pending leaves the server serving', async () => {
+    const sessionId = await openSession(first.url);
+    const controller = new AbortController();
+    const response = await post(second.url, sessionId, toolCall(9, 'sampleLLM', { prompt: 'x', maxTokens: 5 }), controller.signal);
+    const stream = sseReader(response);
+    expect(await stream.next()).toMatchObject({ method: 'sampling/createMessage' });
+    controller.abort();
+    await stream.cancel();
+    // Another request in the same session still works, and so does a new session.
+    const reply = await post(first.url, sessionId, toolCall(10, 'echo', { message: 'alive' }));
+    const replyStream = sseReader(reply);
+    expect(await replyStream.next()).toMatchObject({ id: 10, result: { content: [{ text: 'Echo: alive' }] } });
+    await openSession(second.url);
+  });
+
+  test('a cancelled request ends its stream without a response', async () => {
+    const sessionId = await openSession(first.url);
+    const response = await post(second.url, sessionId, toolCall(4, 'longRunningOperation', { duration: 5, steps: 5 }, 'p'));
+    const stream = sseReader(response);
+    expect(await stream.next()).toMatchObject({ method: 'notifications/progress' });
+    const cancel = await post(first.url, sessionId, {
+      jsonrpc: '2.0',
+      method: 'notifications/cancelled',
+      params: { requestId: 4, reason: 'changed my mind' },
+    });
+    expect(cancel.status).toBe(202);
+    const rest: Array<Record<string, any>> = [];
+    let message;
+    while ((message = await stream.next())) rest.push(message);
+    expect(rest.some((m) => m.id === 4)).toBe(false);
+  });
+});
