@@ -1,17 +1,12 @@
 import type { RequestHandler } from 'express';
 import type { Runtime } from '../session/runtime.js';
-import { sendJsonRpcError, serviceUnavailable } from './errors.js';
-import { resolveSession } from './session-guard.js';
+import { serviceUnavailable } from './errors.js';
+import { resolveStreamableSession } from './session-guard.js';
 
 /** DELETE /mcp: ends the session on every instance. */
 export function mcpDelete(rt: Runtime): RequestHandler {
   return async (req, res) => {
-    const header = req.headers['mcp-session-id'];
-    if (typeof header !== 'string' || header === '') {
-      sendJsonRpcError(res, 400, -32000, 'Bad Request: Mcp-Session-Id header is required');
-      return;
-    }
-    const session = await resolveSession(rt, res, header, 'shttp');
+    const session = await resolveStreamableSession(rt, req, res);
     if (!session) return;
     try {
       await rt.host.terminate(session.sessionId, 'deleted by the client');

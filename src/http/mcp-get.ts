@@ -3,9 +3,9 @@ import { principalOf } from '../auth/principal.js';
 import { channels, keys, STANDALONE_STREAM } from '../routing/channels.js';
 import { envelope } from '../routing/envelopes.js';
 import type { Runtime } from '../session/runtime.js';
-import { acceptsStream, protocolVersionProblem } from './checks.js';
+import { acceptsStream } from './checks.js';
 import { sendJsonRpcError, serviceUnavailable } from './errors.js';
-import { resolveSession } from './session-guard.js';
+import { resolveStreamableSession } from './session-guard.js';
 import { SseWriter } from './sse-writer.js';
 import type { KeepAlive } from './keep-alive.js';
 
@@ -20,17 +20,7 @@ export function mcpGet(rt: Runtime, keepAlive: KeepAlive): RequestHandler {
       sendJsonRpcError(res, 406, -32000, 'Not Acceptable: Accept must include text/event-stream');
       return;
     }
-    const header = req.headers['mcp-session-id'];
-    if (typeof header !== 'string' || header === '') {
-      sendJsonRpcError(res, 400, -32000, 'Bad Request: Mcp-Session-Id header is required');
-      return;
-    }
-    const versionProblem = protocolVersionProblem(req);
-    if (versionProblem) {
-      sendJsonRpcError(res, 400, -32000, `Bad Request: ${versionProblem}`);
-      return;
-    }
-    const session = await resolveSession(rt, res, header, 'shttp');
+    const session = await resolveStreamableSession(rt, req, res);
     if (!session) return;
     const { sessionId } = session;
     const principal = principalOf(res);

@@ -9,11 +9,11 @@ import { principalOf } from '../auth/principal.js';
 import { channels, streamKeyFor } from '../routing/channels.js';
 import { envelope } from '../routing/envelopes.js';
 import type { Runtime } from '../session/runtime.js';
-import { acceptsJsonAndStream, hasJsonBody, protocolVersionProblem, safeHeaders } from './checks.js';
+import { acceptsJsonAndStream, hasJsonBody, safeHeaders } from './checks.js';
 import { sendJsonRpcError, serviceUnavailable } from './errors.js';
 import { parseJsonRpcBody } from './jsonrpc-body.js';
 import { RequestStream } from './request-stream.js';
-import { resolveSession } from './session-guard.js';
+import { resolveStreamableSession } from './session-guard.js';
 
 /** Checks that need no body: run before the body is read at all. */
 export const postPreconditions: RequestHandler = (req, res, next) => {
@@ -62,17 +62,7 @@ export function mcpPost(rt: Runtime): RequestHandler {
       ownerInstanceId = rt.instanceId;
       headers = { 'Mcp-Session-Id': sessionId };
     } else {
-      const header = req.headers['mcp-session-id'];
-      if (typeof header !== 'string' || header === '') {
-        sendJsonRpcError(res, 400, -32000, 'Bad Request: Mcp-Session-Id header is required');
-        return;
-      }
-      const versionProblem = protocolVersionProblem(req);
-      if (versionProblem) {
-        sendJsonRpcError(res, 400, -32000, `Bad Request: ${versionProblem}`);
-        return;
-      }
-      const session = await resolveSession(rt, res, header, 'shttp');
+      const session = await resolveStreamableSession(rt, req, res);
       if (!session) return;
       sessionId = session.sessionId;
       ownerInstanceId = session.meta.instanceId;

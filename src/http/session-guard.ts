@@ -3,7 +3,9 @@ import { principalOf } from '../auth/principal.js';
 import { isWellFormedSessionId } from '../routing/channels.js';
 import type { Runtime } from '../session/runtime.js';
 import type { SessionMeta, TransportKind } from '../session/session-directory.js';
-import { serviceUnavailable, sessionNotFound } from './errors.js';
+import type { Request } from 'express';
+import { protocolVersionProblem } from './checks.js';
+import { sendJsonRpcError, serviceUnavailable, sessionNotFound } from './errors.js';
 
 export interface ResolvedSession {
   sessionId: string;
@@ -44,4 +46,27 @@ export async function resolveSession(
     serviceUnavailable(res);
     return undefined;
   }
+}
+
+/**
+ * The Streamable HTTP preamble of every request after initialize: the session
+ * header must be there, the protocol version (when sent) one we speak, and the
+ * session the caller's.
+ */
+export async function resolveStreamableSession(
+  rt: Runtime,
+  req: Request,
+  res: Response,
+): Promise<ResolvedSession | undefined> {
+  const header = req.headers['mcp-session-id'];
+  if (typeof header !== 'string' || header === '') {
+    sendJsonRpcError(res, 400, -32000, 'Bad Request: Mcp-Session-Id header is required');
+    return undefined;
+  }
+  const versionProblem = protocolVersionProblem(req);
+  if (versionProblem) {
+    sendJsonRpcError(res, 400, -32000, `Bad Request: ${versionProblem}`);
+    return undefined;
+  }
+  return resolveSession(rt, res, header, 'shttp');
 }
