@@ -25,13 +25,21 @@ export const serviceUnavailable = (res: Response) => {
   sendJsonRpcError(res, 503, ErrorCode.InternalError, 'Service temporarily unavailable; retry shortly');
 };
 
+/** Methods each MCP endpoint answers; anything else is a 405 naming them. */
+const ALLOWED_METHODS: Record<string, string> = {
+  '/mcp': 'GET, POST, DELETE, OPTIONS',
+  '/sse': 'GET, OPTIONS',
+  '/message': 'POST, OPTIONS',
+};
+
 function isMcpPath(req: Request): boolean {
-  return req.path === '/mcp' || req.path === '/message' || req.path === '/sse';
+  return req.path in ALLOWED_METHODS;
 }
 
 /** Unknown routes get JSON, never express' HTML page. */
 export const notFoundHandler: RequestHandler = (req, res) => {
   if (isMcpPath(req)) {
+    res.setHeader('Allow', ALLOWED_METHODS[req.path]!);
     sendJsonRpcError(res, 405, ErrorCode.InvalidRequest, `Method ${req.method} not allowed`);
     return;
   }
