@@ -41,7 +41,9 @@ export class RequestStream implements OwnerDependent {
   private readonly pending = new Map<string, RequestId>();
   private readonly detachers: Array<() => void> = [];
   private deadline: NodeJS.Timeout | undefined;
+  /** Nothing more will be written: every request settled, or the client left. */
   private finished = false;
+  private clientGone = false;
 
   constructor(
     private readonly rt: Runtime,
@@ -64,10 +66,10 @@ export class RequestStream implements OwnerDependent {
         const key = streamKeyFor(message.id);
         this.pending.set(key, message.id);
         const detach = await hub.attach(sessionId, key, this.sinkFor(key));
-        if (this.finished) detach(); // the client left while we subscribed
+        if (this.clientGone) detach();
         else this.detachers.push(detach);
       }
-      if (this.finished) return;
+      if (this.clientGone) return;
       const meta = { headers: safeHeaders(this.req) };
       for (const message of messages) {
         const payload = envelope.message(message, this.target.principal, this.delivery, meta);
@@ -79,8 +81,14 @@ export class RequestStream implements OwnerDependent {
       serviceUnavailable(this.res);
       return;
     }
-    if (this.finished) return;
+    if (this.clientGone) return;
+    // Replies that arrived while later messages of a batch were being published
+    // were kept by the writer; opening sends them.
     this.writer.open(this.target.headers);
+    if (this.finished) {
+      this.writer.end();
+      return;
+    }
     this.deadline = setTimeout(this.onDeadline, this.rt.config.requestTimeoutMs);
     this.rt.watch.add(this);
   }
@@ -143,6 +151,7 @@ export class RequestStream implements OwnerDependent {
   }
 
   private readonly onClientGone = (): void => {
+    this.clientGone = true;
     this.finish();
   };
 

@@ -1,11 +1,13 @@
 import type { Response } from 'express';
 
 /**
- * Server-Sent Events framing over one HTTP response. Writing after the client
- * went away is a no-op, never an error.
+ * Server-Sent Events framing over one HTTP response. Events written before the
+ * stream is opened are kept and sent at open (a reply may beat the last publish
+ * of a batch). Writing after the client went away is a no-op, never an error.
  */
 export class SseWriter {
   private opened = false;
+  private early: string[] = [];
 
   constructor(private readonly res: Response) {}
 
@@ -29,12 +31,15 @@ export class SseWriter {
     });
     this.opened = true;
     this.res.flushHeaders();
+    for (const frame of this.early) this.res.write(frame);
+    this.early = [];
   }
 
   /** Sends one event; `data` is written as a single line (JSON never contains raw newlines). */
   event(data: string, name?: string): void {
-    if (!this.isOpen) return;
-    this.res.write(name ? `event: ${name}\ndata: ${data}\n\n` : `event: message\ndata: ${data}\n\n`);
+    const frame = `event: ${name ?? 'message'}\ndata: ${data}\n\n`;
+    if (this.isOpen) this.res.write(frame);
+    else if (!this.opened && !this.res.writableEnded) this.early.push(frame);
   }
 
   comment(text: string): void {
