@@ -11,21 +11,12 @@ import {
   type LoggingMessageNotification,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { RunningServer } from '../src/server.js';
-import { startInstance } from './support/instances.js';
+import { backendCases } from './support/backends.js';
 import { connectLegacySse, connectStreamable } from './support/mcp-client.js';
 
 const FAST_UPDATES = { RESOURCE_UPDATE_INTERVAL_MS: '200' };
 
-const backends: Array<[string, () => Promise<RunningServer[]>]> = [
-  ['embedded in-memory, one instance', async () => [await startInstance(undefined, FAST_UPDATES)]],
-  [
-    'Redis, two instances alternating',
-    async () => {
-      const url = process.env.TEST_REDIS_URL!;
-      return [await startInstance(url, FAST_UPDATES), await startInstance(url, FAST_UPDATES)];
-    },
-  ],
-];
+const backends = backendCases(FAST_UPDATES);
 
 function text(result: unknown): string {
   const content = (result as { content: Array<{ type: string; text?: string }> }).content;

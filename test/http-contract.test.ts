@@ -18,18 +18,9 @@ import {
   sseMessages,
   within,
 } from './support/http-raw.js';
-import { startInstance } from './support/instances.js';
+import { backendCases } from './support/backends.js';
 
-const backends: Array<[string, () => Promise<RunningServer[]>]> = [
-  ['embedded in-memory, one instance', async () => [await startInstance(undefined)]],
-  [
-    'Redis, two instances',
-    async () => {
-      const url = process.env.TEST_REDIS_URL!;
-      return [await startInstance(url), await startInstance(url)];
-    },
-  ],
-];
+const backends = backendCases();
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const VISIBLE_ASCII = /^[\x21-\x7E]+$/;

@@ -4,19 +4,10 @@
  * and the client's answer may go to any instance.
  */
 import type { RunningServer } from '../src/server.js';
-import { startInstance } from './support/instances.js';
+import { backendCases } from './support/backends.js';
 import { openSession, post, sseReader, toolCall } from './support/raw-mcp.js';
 
-const backends: Array<[string, () => Promise<RunningServer[]>]> = [
-  ['embedded in-memory', async () => [await startInstance(undefined)]],
-  [
-    'Redis, two instances',
-    async () => {
-      const url = process.env.TEST_REDIS_URL!;
-      return [await startInstance(url), await startInstance(url)];
-    },
-  ],
-];
+const backends = backendCases();
 
 describe.each(backends)('request streams on %s (no GET stream open)', (_name, start) => {
   let servers: RunningServer[];

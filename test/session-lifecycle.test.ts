@@ -3,21 +3,12 @@
  * a running tool call keeps a session alive past the idle timeout.
  */
 import type { RunningServer } from '../src/server.js';
-import { startInstance } from './support/instances.js';
+import { backendCases } from './support/backends.js';
 import { MCP_HEADERS, openSession, post, sseMessages, toolCall, waitUntil } from './support/raw-mcp.js';
 
 const IDLE = { SESSION_IDLE_TIMEOUT_S: '1' };
 
-const backends: Array<[string, () => Promise<RunningServer[]>]> = [
-  ['embedded in-memory', async () => [await startInstance(undefined, IDLE)]],
-  [
-    'Redis, two instances',
-    async () => {
-      const url = process.env.TEST_REDIS_URL!;
-      return [await startInstance(url, IDLE), await startInstance(url, IDLE)];
-    },
-  ],
-];
+const backends = backendCases(IDLE);
 
 describe.each(backends)('session lifecycle on %s', (_name, start) => {
   let servers: RunningServer[];

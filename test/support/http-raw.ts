@@ -39,7 +39,8 @@ export function parseSse(text: string): SseEvent[] {
 }
 
 /** The JSON-RPC messages of an SSE body's `message` events. */
-export function sseMessages(text: string): Array<Record<string, unknown>> {
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read arbitrary JSON-RPC shapes
+export function sseMessages(text: string): Array<Record<string, any>> {
   return parseSse(text)
     .filter((e) => e.event === 'message')
     .map((e) => JSON.parse(e.data) as Record<string, unknown>);

@@ -1,4 +1,7 @@
 /** Raw Streamable HTTP calls with fetch, for tests that need control the SDK client hides. */
+import { sseMessages } from './http-raw.js';
+
+export { sseMessages };
 
 export const MCP_HEADERS = {
   'content-type': 'application/json',
@@ -41,14 +44,6 @@ export function toolCall(id: number | string, name: string, args: Record<string,
   };
 }
 
-/** The JSON-RPC messages of an SSE body. */
-export function sseMessages(body: string): Array<Record<string, any>> {
-  return body
-    .split('\n')
-    .filter((line) => line.startsWith('data: '))
-    .map((line) => JSON.parse(line.slice(6)));
-}
-
 export async function waitUntil(probe: () => Promise<boolean> | boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await probe())) {
@@ -71,12 +66,10 @@ export function sseReader(response: Response) {
         const { value, done } = await reader.read();
         if (done) return undefined;
         buffer += decoder.decode(value, { stream: true });
-        let end: number;
-        while ((end = buffer.indexOf('\n\n')) >= 0) {
-          const event = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          queue.push(...sseMessages(event));
-        }
+        const end = buffer.lastIndexOf('\n\n');
+        if (end < 0) continue;
+        queue.push(...sseMessages(buffer.slice(0, end + 2)));
+        buffer = buffer.slice(end + 2);
       }
     },
     cancel: () => reader.cancel().catch(() => undefined),
