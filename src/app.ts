@@ -9,6 +9,7 @@ import { mcpDelete } from './http/mcp-delete.js';
 import { mcpGet } from './http/mcp-get.js';
 import { mcpPost, postPreconditions } from './http/mcp-post.js';
 import { originAllowed, originGuard } from './http/origin-guard.js';
+import { accessLog } from './observability/access-log.js';
 import type { Runtime } from './session/runtime.js';
 
 const MCP_REQUEST_HEADERS = ['Content-Type', 'Accept', 'Authorization', 'Mcp-Session-Id', 'Mcp-Protocol-Version', 'Last-Event-ID'];
@@ -22,6 +23,9 @@ export function createApp(rt: Runtime): Express {
   app.set('trust proxy', config.trustProxy);
   app.set('etag', false);
 
+  // 0. One log line per request, when LOG_LEVEL asks for it.
+  const log = accessLog(rt.logger);
+  if (log) app.use(log);
   // 1. Security headers on every response, errors included.
   app.use(helmet());
   // 2. DNS-rebinding protection before anything else looks at the request.
