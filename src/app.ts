@@ -46,7 +46,7 @@ export function createApp(rt: Runtime): Express {
   const keepAlive = new KeepAlive();
   const json = express.json({ limit: config.maxBodyBytes, strict: false, type: () => true });
 
-  app.post('/mcp', postPreconditions, json, mcpPost(rt));
+  app.post('/mcp', postPreconditions, json, mcpPost(rt, keepAlive));
   app.get('/mcp', mcpGet(rt, keepAlive));
   app.delete('/mcp', mcpDelete(rt));
   app.get('/sse', legacySseStream(rt, keepAlive));

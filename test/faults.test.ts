@@ -143,6 +143,9 @@ describe('owner instance killed mid-call', () => {
 
   test('the waiting request ends with an error well within the deadline; the session then answers 404', async () => {
     const sessionId = await openSession(a.url);
+    const standalone = await fetch(`${b.url}/mcp`, { headers: { accept: 'text/event-stream', 'mcp-session-id': sessionId } });
+    expect(standalone.status).toBe(200);
+    const standaloneEnded = standalone.text().then(() => Date.now());
     const started = Date.now();
     const pending = post(b.url, sessionId, toolCall(5, 'longRunningOperation', { duration: 20, steps: 20 })).then((r) => r.text());
     await new Promise((r) => setTimeout(r, 500));
@@ -151,6 +154,8 @@ describe('owner instance killed mid-call', () => {
     const elapsed = Date.now() - started;
     expect(messages.at(-1)).toMatchObject({ id: 5, error: { code: -32603 } });
     expect(elapsed).toBeLessThan(10_000);
+    // The standalone stream on the survivor ends too, instead of staying open forever.
+    expect((await standaloneEnded) - started).toBeLessThan(10_000);
 
     const later = await post(b.url, sessionId, toolCall(6, 'echo', { message: 'x' }));
     expect(later.status).toBe(404);

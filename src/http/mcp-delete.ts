@@ -3,7 +3,10 @@ import type { Runtime } from '../session/runtime.js';
 import { serviceUnavailable } from './errors.js';
 import { resolveStreamableSession } from './session-guard.js';
 
-/** DELETE /mcp: ends the session on every instance. */
+/**
+ * DELETE /mcp: ends the session on every instance. The owner, told on the control
+ * channel, answers each pending request with an error and ends the standalone stream.
+ */
 export function mcpDelete(rt: Runtime): RequestHandler {
   return async (req, res) => {
     const session = await resolveStreamableSession(rt, req, res);
@@ -15,7 +18,6 @@ export function mcpDelete(rt: Runtime): RequestHandler {
       serviceUnavailable(res);
       return;
     }
-    rt.hub.endAll(session.sessionId, 'Session terminated');
     res.status(200).end();
   };
 }

@@ -29,6 +29,8 @@ export function mcpGet(rt: Runtime, keepAlive: KeepAlive): RequestHandler {
     const writer = new SseWriter(res);
     let detach: (() => void) | undefined;
     let unhold: (() => void) | undefined;
+    // The stream ends when the session's owner dies: its session is gone.
+    const dependent = { ownerInstanceId: session.meta.instanceId, startedAt: Date.now(), ownerLost: () => void close() };
     let claimed = false;
     let announced = false;
     let closed = false;
@@ -38,6 +40,7 @@ export function mcpGet(rt: Runtime, keepAlive: KeepAlive): RequestHandler {
       if (closed) return;
       closed = true;
       keepAlive.remove(writer);
+      rt.watch.remove(dependent);
       detach?.();
       unhold?.();
       writer.end();
@@ -77,5 +80,6 @@ export function mcpGet(rt: Runtime, keepAlive: KeepAlive): RequestHandler {
     unhold = rt.held.hold(sessionId, holderKey);
     writer.open();
     keepAlive.add(writer);
+    rt.watch.add(dependent);
   };
 }

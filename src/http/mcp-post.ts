@@ -12,6 +12,7 @@ import type { Runtime } from '../session/runtime.js';
 import { acceptsJsonAndStream, hasJsonBody, safeHeaders } from './checks.js';
 import { sendJsonRpcError, serviceUnavailable } from './errors.js';
 import { parseJsonRpcBody } from './jsonrpc-body.js';
+import type { KeepAlive } from './keep-alive.js';
 import { RequestStream } from './request-stream.js';
 import { resolveStreamableSession } from './session-guard.js';
 
@@ -29,7 +30,7 @@ export const postPreconditions: RequestHandler = (req, res, next) => {
 };
 
 /** POST /mcp: initialize creates a session here; anything else is routed to the session's owner. */
-export function mcpPost(rt: Runtime): RequestHandler {
+export function mcpPost(rt: Runtime, keepAlive: KeepAlive): RequestHandler {
   return async (req, res) => {
     const parsed = parseJsonRpcBody(req.body);
     if (!parsed.ok) {
@@ -74,7 +75,7 @@ export function mcpPost(rt: Runtime): RequestHandler {
         .catch(() => serviceUnavailable(res));
       return;
     }
-    await new RequestStream(rt, req, res, { sessionId, ownerInstanceId, principal, headers }).run(messages);
+    await new RequestStream(rt, keepAlive, req, res, { sessionId, ownerInstanceId, principal, headers }).run(messages);
   };
 }
 

@@ -15,6 +15,7 @@ import type { OwnerDependent } from '../session/owner-watch.js';
 import type { Runtime } from '../session/runtime.js';
 import { safeHeaders } from './checks.js';
 import { serviceUnavailable } from './errors.js';
+import type { KeepAlive } from './keep-alive.js';
 import { SseWriter } from './sse-writer.js';
 
 export interface RequestStreamTarget {
@@ -47,6 +48,7 @@ export class RequestStream implements OwnerDependent {
 
   constructor(
     private readonly rt: Runtime,
+    private readonly keepAlive: KeepAlive,
     private readonly req: Request,
     private readonly res: Response,
     private readonly target: RequestStreamTarget,
@@ -91,6 +93,8 @@ export class RequestStream implements OwnerDependent {
     }
     this.deadline = setTimeout(this.onDeadline, this.rt.config.requestTimeoutMs);
     this.rt.watch.add(this);
+    // A long tool call may be silent for minutes; proxies must not take it for dead.
+    this.keepAlive.add(this.writer);
   }
 
   ownerLost(): void {
@@ -160,6 +164,7 @@ export class RequestStream implements OwnerDependent {
     this.finished = true;
     clearTimeout(this.deadline);
     this.rt.watch.remove(this);
+    this.keepAlive.remove(this.writer);
     for (const detach of this.detachers) detach();
     this.res.off('close', this.onClientGone);
     if (this.writer.headersSent) this.writer.end();

@@ -11,7 +11,8 @@ export const STANDALONE_STREAM = '__GET_stream';
 /**
  * Stream key for a client request id. Numbers and strings get distinct prefixes so
  * that ids 1 and "1" never share a channel; strings are percent-encoded so that no
- * id can inject glob characters or separators into a channel name.
+ * id can add ':' separators or whitespace to a channel name. (Glob characters may
+ * remain; they are harmless: ids never appear in the patterns we subscribe to.)
  */
 export function streamKeyFor(id: RequestId): string {
   return typeof id === 'number' ? `n:${id}` : `s:${encodeURIComponent(id)}`;
@@ -37,7 +38,7 @@ export const keys = {
   sessionOwner: (sessionId: string) => `session:${sessionId}:owner`,
   /** → JSON SessionMeta (owning instance, transport, created at); same TTL as the owner key. */
   sessionMeta: (sessionId: string) => `mcp:session:${sessionId}:meta`,
-  /** → id of the instance holding the session's standalone stream; short TTL, renewed by the holder. */
+  /** → token of the HTTP request holding the session's standalone stream; short TTL, renewed by the holder. */
   standaloneHolder: (sessionId: string) => `mcp:session:${sessionId}:standalone`,
   /** → JSON InstanceInfo; the instance's liveness lease, renewed while it runs. */
   instanceLease: (instanceId: string) => `mcp:instance:${instanceId}:lease`,

@@ -66,15 +66,6 @@ export class ClientStreamHub {
     return [...this.sessions].filter(([, entry]) => entry.refs > 0).map(([id]) => id);
   }
 
-  /** Ends every stream of a session held here (the session was terminated). */
-  endAll(sessionId: string, reason: string): void {
-    const entry = this.sessions.get(sessionId);
-    if (!entry) return;
-    for (const set of [...entry.sinks.values()]) {
-      for (const sink of [...set]) sink.deliver({ v: 1, type: 'end', reason, delivery: sink.delivery });
-    }
-  }
-
   private open(sessionId: string): SessionStreams {
     const entry: SessionStreams = {
       sinks: new Map(),

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# A whole Streamable HTTP session with nothing but curl:
+# initialize, notifications/initialized, tools/list, echo,
+# longRunningOperation with progress, DELETE.
+#
+# Usage: scratch/curl-session.sh [BASE_URL]     (default http://localhost:3232)
+# Needs: curl. Prints every request and the raw SSE answer.
+# Set KEEP=1 to skip the DELETE (then watch the session with scratch/watch-redis.sh).
+set -euo pipefail
+
+BASE="${1:-http://localhost:3232}"
+BASE="${BASE%/}"
+MCP="$BASE/mcp"
+VERSION="2025-11-25"
+
+headers=$(mktemp)
+trap 'rm -f "$headers"' EXIT
+
+step() { printf '\n=== %s\n' "$*"; }
+
+# post BODY: POST one JSON-RPC message to /mcp with the session headers once we have them.
+post() {
+  local args=(-sS -N -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream')
+  if [[ -n "${SESSION:-}" ]]; then
+    args+=(-H "Mcp-Session-Id: $SESSION" -H "MCP-Protocol-Version: $VERSION")
+  fi
+  printf '> POST %s %s\n' "$MCP" "$1"
+  curl "${args[@]}" -D "$headers" "$MCP" --data-binary "$1"
+  echo
+  printf '< %s\n' "$(head -n1 "$headers" | tr -d '\r')"
+}
+
+step "initialize"
+post '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"'"$VERSION"'","capabilities":{},"clientInfo":{"name":"curl-session","version":"1.0.0"}}}'
+SESSION=$(awk 'tolower($1) == "mcp-session-id:" { print $2 }' "$headers" | tr -d '\r')
+if [[ -z "$SESSION" ]]; then
+  echo "no Mcp-Session-Id in the initialize response" >&2
+  exit 1
+fi
+echo "session: $SESSION"
+
+step "notifications/initialized (expect 202, no body)"
+post '{"jsonrpc":"2.0","method":"notifications/initialized"}'
+
+step "tools/list"
+post '{"jsonrpc":"2.0","id":2,"method":"tools/list"}'
+
+step "tools/call echo"
+post '{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"echo","arguments":{"message":"hello from curl"}}}'
+
+step "tools/call longRunningOperation (3 s, 3 steps): progress and log notifications arrive on this request's stream"
+post '{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"longRunningOperation","arguments":{"duration":3,"steps":3},"_meta":{"progressToken":"curl-progress"}}}'
+
+if [[ -n "${KEEP:-}" ]]; then
+  step "KEEP set: session $SESSION left open (it expires after SESSION_IDLE_TIMEOUT_S without traffic)"
+  exit 0
+fi
+
+step "DELETE (expect 200)"
+printf '> DELETE %s\n' "$MCP"
+curl -sS -o /dev/null -w '< HTTP %{http_code}\n' -X DELETE -H "Mcp-Session-Id: $SESSION" -H "MCP-Protocol-Version: $VERSION" "$MCP"
+
+step "the deleted session is gone (expect 404)"
+post '{"jsonrpc":"2.0","id":5,"method":"ping"}'
+echo
