@@ -14,7 +14,7 @@ export interface RunningServer {
 
 /** Starts one instance: backend, runtime, HTTP listener. Used by index.ts, tests and the benchmark. */
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
-  const backend = await createBackend(config.redisUrl, logger);
+  const backend = await createBackend(config.redisUrl, config.sessionIdleTimeoutMs, logger);
   const runtime = await startRuntime(config, backend, logger);
   const server = http.createServer(createApp(runtime));
   // Streams are long-lived; the request deadline, not Node's timeout, bounds them.

@@ -25,7 +25,7 @@ export function legacySseStream(rt: Runtime, keepAlive: KeepAlive): RequestHandl
     const principal = principalOf(res);
     let sessionId: string;
     try {
-      sessionId = await rt.host.create(principal.userId, 'sse');
+      ({ sessionId } = await rt.host.create(principal.userId, 'sse'));
     } catch (error) {
       rt.logger.warn('session creation failed', { error: (error as Error).message });
       serviceUnavailable(res);
@@ -40,7 +40,7 @@ export function legacySseStream(rt: Runtime, keepAlive: KeepAlive): RequestHandl
       if (incoming?.type === 'message') writer.event(JSON.stringify(incoming.message));
       else if (incoming?.type === 'rejected') {
         writer.event(JSON.stringify({ jsonrpc: '2.0', id: incoming.requestId, error: { code: incoming.code, message: incoming.reason } }));
-      } else if (incoming?.type === 'end' && !incoming.delivery) close();
+      } else if (incoming?.type === 'terminated') close();
     };
     const close = () => {
       if (closed) return;
@@ -63,7 +63,7 @@ export function legacySseStream(rt: Runtime, keepAlive: KeepAlive): RequestHandl
     if (closed) return;
     unhold = rt.held.hold(sessionId);
     writer.open();
-    writer.event(`/message?sessionId=${sessionId}`, 'endpoint');
+    writer.event(`/message?sessionId=${sessionId}`, { name: 'endpoint' });
     keepAlive.add(writer);
   };
 }

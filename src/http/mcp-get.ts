@@ -1,18 +1,23 @@
 import type { RequestHandler } from 'express';
 import { principalOf } from '../auth/principal.js';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { channels, keys, STANDALONE_STREAM } from '../routing/channels.js';
-import { envelope } from '../routing/envelopes.js';
+import { comparePositions, formatEventId, parseEventId, type StoredEvent } from '../routing/event-store.js';
+import { envelope, type ToClientEnvelope } from '../routing/envelopes.js';
 import type { Runtime } from '../session/runtime.js';
 import { acceptsStream } from './checks.js';
 import { sendJsonRpcError, serviceUnavailable } from './errors.js';
 import { resolveStreamableSession } from './session-guard.js';
 import { SseWriter } from './sse-writer.js';
 import type { KeepAlive } from './keep-alive.js';
+import { resumeRequestStream } from './mcp-resume.js';
 
 /**
  * GET /mcp: the session's standalone stream, for messages no request caused
  * (list changes, resource updates, server requests outside a call). One per
- * session across all instances, held through a lease in the store.
+ * session across all instances, held through a lease in the store. With a
+ * Last-Event-ID, it resumes the stream that id names (a request's, or the
+ * standalone one) from the session's event log.
  */
 export function mcpGet(rt: Runtime, keepAlive: KeepAlive): RequestHandler {
   return async (req, res) => {
@@ -22,6 +27,16 @@ export function mcpGet(rt: Runtime, keepAlive: KeepAlive): RequestHandler {
     }
     const session = await resolveStreamableSession(rt, req, res);
     if (!session) return;
+    const lastEventId = req.headers['last-event-id'];
+    const resumeFrom = typeof lastEventId === 'string' ? parseEventId(lastEventId) : undefined;
+    if (lastEventId !== undefined && !resumeFrom) {
+      sendJsonRpcError(res, 400, -32000, 'Bad Request: Last-Event-ID names no stream of this server');
+      return;
+    }
+    if (resumeFrom && resumeFrom.streamKey !== STANDALONE_STREAM) {
+      await resumeRequestStream(rt, keepAlive, res, session, resumeFrom);
+      return;
+    }
     const { sessionId } = session;
     const principal = principalOf(res);
     const holderKey = keys.standaloneHolder(sessionId);
@@ -29,6 +44,21 @@ export function mcpGet(rt: Runtime, keepAlive: KeepAlive): RequestHandler {
     const writer = new SseWriter(res);
     let detach: (() => void) | undefined;
     let unhold: (() => void) | undefined;
+    // Messages that arrive before the replay is written wait here, in order.
+    let ordered: ToClientEnvelope[] | undefined = [];
+    let lastPosition = '0-0';
+    const write = (incoming: ToClientEnvelope) => {
+      if (incoming.type === 'message') {
+        const { position } = incoming;
+        if (position && comparePositions(position, lastPosition) <= 0) return;
+        if (position) lastPosition = position;
+        const id = position ? formatEventId({ position, delivery: '', streamKey: STANDALONE_STREAM }) : undefined;
+        writer.event(JSON.stringify(incoming.message), { id });
+      } else if (incoming.type === 'close') {
+        writer.endWithRetry(incoming.retryMs);
+        void close();
+      } else if (incoming.type === 'end' || incoming.type === 'terminated') void close();
+    };
     // The stream ends when the session's owner dies: its session is gone.
     const dependent = { ownerInstanceId: session.meta.instanceId, startedAt: Date.now(), ownerLost: () => void close() };
     let claimed = false;
@@ -62,10 +92,7 @@ export function mcpGet(rt: Runtime, keepAlive: KeepAlive): RequestHandler {
       if (closed) return void rt.backend.kv.delIfEquals(holderKey, holder).catch(() => false);
       detach = await rt.hub.attach(sessionId, STANDALONE_STREAM, {
         delivery: undefined,
-        deliver: (incoming) => {
-          if (incoming.type === 'message') writer.event(JSON.stringify(incoming.message));
-          else if (incoming.type === 'end') void close();
-        },
+        deliver: (incoming) => (ordered ? ordered.push(incoming) : write(incoming)),
       });
       if (closed) return void detach();
       announced = true;
@@ -76,9 +103,24 @@ export function mcpGet(rt: Runtime, keepAlive: KeepAlive): RequestHandler {
       await close();
       return;
     }
+    let replay: StoredEvent[] = [];
+    if (resumeFrom) {
+      try {
+        replay = await rt.backend.events.after(sessionId, resumeFrom.position, '');
+      } catch (error) {
+        rt.logger.warn('could not read the event log', { sessionId, error: (error as Error).message });
+      }
+    }
     if (closed) return;
     unhold = rt.held.hold(sessionId, holderKey);
     writer.open();
+    const arrived = ordered;
+    ordered = undefined;
+    for (const event of replay) {
+      write({ v: 1, type: 'message', message: JSON.parse(event.message) as JSONRPCMessage, position: event.position });
+    }
+    for (const incoming of arrived) write(incoming);
+    if (closed) return;
     keepAlive.add(writer);
     rt.watch.add(dependent);
   };

@@ -1,20 +1,23 @@
 import type { RequestHandler } from 'express';
+import type { Request } from 'express';
 import {
+  DEFAULT_NEGOTIATED_PROTOCOL_VERSION,
   ErrorCode,
   isInitializeRequest,
   isJSONRPCRequest,
   type JSONRPCMessage,
 } from '@modelcontextprotocol/sdk/types.js';
-import { principalOf } from '../auth/principal.js';
+import { principalOf, type Principal } from '../auth/principal.js';
 import { channels, streamKeyFor } from '../routing/channels.js';
-import { envelope } from '../routing/envelopes.js';
+import { envelope, type RequestMeta } from '../routing/envelopes.js';
 import type { Runtime } from '../session/runtime.js';
+import type { SessionMeta } from '../session/session-directory.js';
 import { acceptsJsonAndStream, hasJsonBody, safeHeaders } from './checks.js';
 import { sendJsonRpcError, serviceUnavailable } from './errors.js';
 import { parseJsonRpcBody } from './jsonrpc-body.js';
 import type { KeepAlive } from './keep-alive.js';
 import { RequestStream } from './request-stream.js';
-import { resolveStreamableSession } from './session-guard.js';
+import { answerUnheardSession, resolveStreamableSession } from './session-guard.js';
 
 /** Checks that need no body: run before the body is read at all. */
 export const postPreconditions: RequestHandler = (req, res, next) => {
@@ -39,14 +42,14 @@ export function mcpPost(rt: Runtime, keepAlive: KeepAlive): RequestHandler {
     }
     const { messages } = parsed;
     const principal = principalOf(res);
-    const requestIds = messages.filter(isJSONRPCRequest).map((m) => streamKeyFor(m.id));
-    if (new Set(requestIds).size !== requestIds.length) {
+    const requests = messages.filter(isJSONRPCRequest);
+    if (new Set(requests.map((m) => streamKeyFor(m.id))).size !== requests.length) {
       sendJsonRpcError(res, 400, ErrorCode.InvalidRequest, 'Invalid Request: duplicate request ids in one batch');
       return;
     }
 
     let sessionId: string;
-    let ownerInstanceId: string;
+    let meta: SessionMeta;
     let headers: Record<string, string> | undefined;
     if (messages.some(isInitializeRequest)) {
       if (messages.length > 1) {
@@ -54,43 +57,83 @@ export function mcpPost(rt: Runtime, keepAlive: KeepAlive): RequestHandler {
         return;
       }
       try {
-        sessionId = await rt.host.create(principal.userId, 'shttp');
+        ({ sessionId, meta } = await rt.host.create(principal.userId, 'shttp'));
       } catch (error) {
         rt.logger.warn('session creation failed', { error: (error as Error).message });
         serviceUnavailable(res);
         return;
       }
-      ownerInstanceId = rt.instanceId;
       headers = { 'Mcp-Session-Id': sessionId };
     } else {
       const session = await resolveStreamableSession(rt, req, res);
       if (!session) return;
       sessionId = session.sessionId;
-      ownerInstanceId = session.meta.instanceId;
+      meta = session.meta;
     }
 
-    if (requestIds.length === 0) {
-      await publishAll(rt, sessionId, messages, principal, safeHeaders(req))
-        .then(() => res.status(202).end())
-        .catch(() => serviceUnavailable(res));
+    const requestInfo = { headers: safeHeaders(req) };
+    if (requests.length === 0) {
+      // Notifications and responses need no stream: publish and acknowledge.
+      let heard: boolean;
+      try {
+        heard = await publishAll(rt, sessionId, messages, principal, undefined, requestInfo);
+      } catch {
+        serviceUnavailable(res);
+        return;
+      }
+      if (heard) res.status(202).end();
+      else await answerUnheardSession(rt, res, sessionId);
       return;
     }
-    await new RequestStream(rt, keepAlive, req, res, { sessionId, ownerInstanceId, principal, headers }).run(messages);
+
+    const stream = new RequestStream(rt, keepAlive, res, { sessionId, meta, principal, headers }, {
+      delivery: rt.nextDeliveryId(),
+      requests: new Map(requests.map((r) => [streamKeyFor(r.id), r.id])),
+      prime: requests.length === 1 && clientVersion(req, messages) >= PRIMING_SINCE,
+    });
+    try {
+      await stream.attach();
+      if (stream.isClientGone) return;
+      if (!(await publishAll(rt, sessionId, messages, principal, stream.delivery, requestInfo))) {
+        stream.abandon();
+        await answerUnheardSession(rt, res, sessionId);
+        return;
+      }
+    } catch (error) {
+      rt.logger.warn('could not route request', { sessionId, error: (error as Error).message });
+      stream.abandon();
+      serviceUnavailable(res);
+      return;
+    }
+    stream.open();
   };
 }
 
-/** Notifications and responses need no stream: publish and acknowledge. */
+/** Priming events (and server-closed streams) are for clients of this revision on. */
+const PRIMING_SINCE = '2025-11-25';
+
+/** The protocol version the client speaks: from initialize itself, else its header. */
+function clientVersion(req: Request, messages: JSONRPCMessage[]): string {
+  for (const message of messages) if (isInitializeRequest(message)) return message.params.protocolVersion;
+  const header = req.headers['mcp-protocol-version'];
+  return typeof header === 'string' ? header : DEFAULT_NEGOTIATED_PROTOCOL_VERSION;
+}
+
 async function publishAll(
   rt: Runtime,
   sessionId: string,
   messages: JSONRPCMessage[],
-  principal: ReturnType<typeof principalOf>,
-  headers: Record<string, string>,
-): Promise<void> {
+  principal: Principal,
+  delivery: string | undefined,
+  request: RequestMeta,
+): Promise<boolean> {
   for (const message of messages) {
-    await rt.backend.bus.publish(
+    const receivers = await rt.backend.bus.publish(
       channels.toServer(sessionId),
-      JSON.stringify(envelope.message(message, principal, undefined, { headers })),
+      JSON.stringify(envelope.message(message, principal, delivery, request)),
     );
+    // Nobody subscribed: the owner no longer runs this session.
+    if (receivers === 0) return false;
   }
+  return true;
 }

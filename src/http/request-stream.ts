@@ -1,92 +1,118 @@
-import type { Request, Response } from 'express';
+import type { Response } from 'express';
 import {
   ErrorCode,
   isJSONRPCErrorResponse,
-  isJSONRPCRequest,
   isJSONRPCResultResponse,
   type JSONRPCMessage,
   type RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { Principal } from '../auth/principal.js';
-import { channels, streamKeyFor } from '../routing/channels.js';
+import { channels } from '../routing/channels.js';
+import { formatEventId, comparePositions, type StoredEvent } from '../routing/event-store.js';
 import { envelope, type ToClientEnvelope } from '../routing/envelopes.js';
 import type { StreamSink } from '../session/client-stream-hub.js';
 import type { OwnerDependent } from '../session/owner-watch.js';
+import { POLL_RETRY_MS } from '../session/owner-transport.js';
 import type { Runtime } from '../session/runtime.js';
-import { safeHeaders } from './checks.js';
-import { serviceUnavailable } from './errors.js';
+import type { SessionMeta } from '../session/session-directory.js';
 import type { KeepAlive } from './keep-alive.js';
 import { SseWriter } from './sse-writer.js';
 
 export interface RequestStreamTarget {
   sessionId: string;
-  ownerInstanceId: string;
+  meta: SessionMeta;
   principal: Principal;
   /** Extra response headers (Mcp-Session-Id on initialize). */
   headers?: Record<string, string>;
 }
 
+export interface RequestStreamOptions {
+  /** Delivery id naming this stream (a fresh one for a POST; the original one for a resume). */
+  delivery: string;
+  /** The requests this stream answers, by stream key. */
+  requests: Map<string, RequestId>;
+  /** Send a priming event first (clients of 2025-11-25 on, one request per stream). */
+  prime: boolean;
+}
+
+type Held = { key: string; message: ToClientEnvelope };
+
 /**
- * One POST carrying requests, from publish to the last response. Its SSE stream
- * carries every message the owner relates to those requests (progress, logging,
- * sampling, elicitation) and ends once each request is answered — or at the
- * deadline, or when the owner dies, with a JSON-RPC error; never later. A client
- * that goes away only releases what the stream held.
+ * The SSE stream of one or more requests, from the moment they are routed to
+ * their last response. It carries every message the owner relates to those
+ * requests (progress, logging, sampling, elicitation) and ends once each request
+ * is answered — or at the deadline, or when the owner dies, with a JSON-RPC error;
+ * never later. The server may close it early (the client then resumes it with
+ * Last-Event-ID, here or on another instance). A client that goes away only
+ * releases what the stream held.
  */
 export class RequestStream implements OwnerDependent {
   readonly startedAt = Date.now();
   readonly ownerInstanceId: string;
-  private readonly delivery: string;
   private readonly writer: SseWriter;
   /** Requests not yet answered, by stream key. */
-  private readonly pending = new Map<string, RequestId>();
+  private readonly pending: Map<string, RequestId>;
   private readonly detachers: Array<() => void> = [];
+  /** Messages that arrived before the stream was opened, in order. */
+  private held: Held[] | undefined = [];
+  /** The last stored position written, so that replay and live messages never repeat. */
+  private lastPosition = '0-0';
   private deadline: NodeJS.Timeout | undefined;
-  /** Nothing more will be written: every request settled, or the client left. */
+  /** Nothing more will be written: every request settled, the server closed it, or the client left. */
   private finished = false;
   private clientGone = false;
 
   constructor(
     private readonly rt: Runtime,
     private readonly keepAlive: KeepAlive,
-    private readonly req: Request,
     private readonly res: Response,
     private readonly target: RequestStreamTarget,
+    private readonly options: RequestStreamOptions,
   ) {
-    this.delivery = rt.nextDeliveryId();
     this.writer = new SseWriter(res);
-    this.ownerInstanceId = target.ownerInstanceId;
+    this.ownerInstanceId = target.meta.instanceId;
+    this.pending = new Map(options.requests);
+    res.on('close', this.onClientGone);
   }
 
-  async run(messages: JSONRPCMessage[]): Promise<void> {
-    const { hub, backend } = this.rt;
-    const { sessionId } = this.target;
-    this.res.on('close', this.onClientGone);
-    try {
-      for (const message of messages) {
-        if (!isJSONRPCRequest(message)) continue;
-        const key = streamKeyFor(message.id);
-        this.pending.set(key, message.id);
-        const detach = await hub.attach(sessionId, key, this.sinkFor(key));
-        if (this.clientGone) detach();
-        else this.detachers.push(detach);
-      }
-      if (this.clientGone) return;
-      const meta = { headers: safeHeaders(this.req) };
-      for (const message of messages) {
-        const payload = envelope.message(message, this.target.principal, this.delivery, meta);
-        await backend.bus.publish(channels.toServer(sessionId), JSON.stringify(payload));
-      }
-    } catch (error) {
-      this.rt.logger.warn('could not route request', { sessionId, error: (error as Error).message });
-      this.finish();
-      serviceUnavailable(this.res);
-      return;
+  get delivery(): string {
+    return this.options.delivery;
+  }
+
+  get isClientGone(): boolean {
+    return this.clientGone;
+  }
+
+  /** Subscribes to every stream key; messages arriving from now on are kept until open(). */
+  async attach(): Promise<void> {
+    for (const key of this.pending.keys()) {
+      const detach = await this.rt.hub.attach(this.target.sessionId, key, this.sinkFor(key));
+      if (this.clientGone) detach();
+      else this.detachers.push(detach);
     }
+    this.rt.hub.noteVerified(this.target.sessionId, { userId: this.target.principal.userId, meta: this.target.meta });
+  }
+
+  /** Starts the response: priming event, replayed events, then what arrived meanwhile, then live. */
+  open(replay: StoredEvent[] = []): void {
     if (this.clientGone) return;
-    // Replies that arrived while later messages of a batch were being published
-    // were kept by the writer; opening sends them.
     this.writer.open(this.target.headers);
+    const firstKey = this.pending.keys().next().value;
+    if (this.options.prime && firstKey !== undefined) {
+      this.writer.prime(formatEventId({ position: '0-0', delivery: this.options.delivery, streamKey: firstKey }), POLL_RETRY_MS);
+    }
+    for (const event of replay) {
+      this.onServerMessage(event.streamKey, {
+        v: 1,
+        type: 'message',
+        message: JSON.parse(event.message) as JSONRPCMessage,
+        delivery: event.delivery,
+        position: event.position,
+      });
+    }
+    const held = this.held ?? [];
+    this.held = undefined;
+    for (const { key, message } of held) this.onServerMessage(key, message);
     if (this.finished) {
       this.writer.end();
       return;
@@ -97,20 +123,37 @@ export class RequestStream implements OwnerDependent {
     this.keepAlive.add(this.writer);
   }
 
+  /** Gives up before opening (routing failed): releases everything, writes nothing. */
+  abandon(): void {
+    this.held = undefined;
+    this.finish();
+  }
+
   ownerLost(): void {
     this.failPending(ErrorCode.InternalError, 'The server holding this session became unavailable; the session is lost');
   }
 
   private sinkFor(key: string): StreamSink {
-    return { delivery: this.delivery, deliver: (message) => this.onServerMessage(key, message) };
+    return {
+      delivery: this.options.delivery,
+      deliver: (message) => {
+        if (this.held) this.held.push({ key, message });
+        else this.onServerMessage(key, message);
+      },
+    };
   }
 
   private onServerMessage(key: string, incoming: ToClientEnvelope): void {
     if (this.finished) return;
     switch (incoming.type) {
       case 'message': {
-        const { message } = incoming;
-        this.writer.event(JSON.stringify(message));
+        const { message, position } = incoming;
+        if (position) {
+          if (comparePositions(position, this.lastPosition) <= 0) return; // already sent by the replay
+          this.lastPosition = position;
+        }
+        const id = position ? formatEventId({ position, delivery: this.options.delivery, streamKey: key }) : undefined;
+        this.writer.event(JSON.stringify(message), { id });
         if ((isJSONRPCResultResponse(message) || isJSONRPCErrorResponse(message)) && this.pending.has(key)) {
           this.settle(key);
         }
@@ -121,7 +164,13 @@ export class RequestStream implements OwnerDependent {
         this.settle(key);
         break;
       case 'end':
+      case 'terminated':
         this.settle(key);
+        break;
+      case 'close':
+        // The request goes on; its client comes back with Last-Event-ID.
+        this.writer.endWithRetry(incoming.retryMs);
+        this.finish();
         break;
     }
   }
@@ -167,7 +216,8 @@ export class RequestStream implements OwnerDependent {
     this.keepAlive.remove(this.writer);
     for (const detach of this.detachers) detach();
     this.res.off('close', this.onClientGone);
-    if (this.writer.headersSent) this.writer.end();
+    // Before open(), the opener writes what was held and ends the response itself.
+    if (this.held === undefined && this.writer.headersSent) this.writer.end();
   }
 }
 

@@ -68,5 +68,33 @@ export async function resolveStreamableSession(
     sendJsonRpcError(res, 400, -32000, `Bad Request: ${versionProblem}`);
     return undefined;
   }
-  return resolveSession(rt, res, header, 'shttp');
+  const userId = principalOf(res).userId;
+  // A session this instance checked and still listens to needs no second look
+  // at the store: its end would have arrived on the channels we hold.
+  const verified = rt.hub.verified(header);
+  if (verified?.userId === userId && (await rt.lease.isAlive(verified.meta.instanceId).catch(() => false))) {
+    return { sessionId: header, meta: verified.meta };
+  }
+  const session = await resolveSession(rt, res, header, 'shttp');
+  if (session) rt.hub.noteVerified(header, { userId, meta: session.meta });
+  return session;
+}
+
+/**
+ * A message published to a session nobody listens to: the session ended after we
+ * checked it (404), or its owner is briefly unreachable, e.g. resubscribing after
+ * a Redis reconnect (503, retry).
+ */
+export async function answerUnheardSession(rt: Runtime, res: Response, sessionId: string): Promise<void> {
+  rt.hub.forget(sessionId);
+  try {
+    const owner = await rt.directory.ownerOf(sessionId);
+    if (owner === null) {
+      sessionNotFound(res);
+      return;
+    }
+  } catch {
+    // fall through: unknown, so retry later
+  }
+  serviceUnavailable(res);
 }

@@ -1,13 +1,11 @@
 import type { Response } from 'express';
 
 /**
- * Server-Sent Events framing over one HTTP response. Events written before the
- * stream is opened are kept and sent at open (a reply may beat the last publish
- * of a batch). Writing after the client went away is a no-op, never an error.
+ * Server-Sent Events framing over one HTTP response. Writing after the client
+ * went away is a no-op, never an error.
  */
 export class SseWriter {
   private opened = false;
-  private early: string[] = [];
 
   constructor(private readonly res: Response) {}
 
@@ -31,19 +29,28 @@ export class SseWriter {
     });
     this.opened = true;
     this.res.flushHeaders();
-    for (const frame of this.early) this.res.write(frame);
-    this.early = [];
   }
 
   /** Sends one event; `data` is written as a single line (JSON never contains raw newlines). */
-  event(data: string, name?: string): void {
-    const frame = `event: ${name ?? 'message'}\ndata: ${data}\n\n`;
-    if (this.isOpen) this.res.write(frame);
-    else if (!this.opened && !this.res.writableEnded) this.early.push(frame);
+  event(data: string, options: { id?: string; name?: string } = {}): void {
+    if (!this.isOpen) return;
+    const id = options.id ? `id: ${options.id}\n` : '';
+    this.res.write(`${id}event: ${options.name ?? 'message'}\ndata: ${data}\n\n`);
+  }
+
+  /** An event with an id and no data: the point a client can resume from (SEP-1699). */
+  prime(id: string, retryMs: number): void {
+    if (this.isOpen) this.res.write(`id: ${id}\nretry: ${retryMs}\ndata: \n\n`);
   }
 
   comment(text: string): void {
     if (this.isOpen) this.res.write(`: ${text}\n\n`);
+  }
+
+  /** Ends the stream telling the client when to reconnect. */
+  endWithRetry(retryMs: number): void {
+    if (this.isOpen) this.res.write(`retry: ${retryMs}\n\n`);
+    this.end();
   }
 
   end(): void {

@@ -1,10 +1,13 @@
 import type { Logger } from '../observability/logger.js';
 import type { MessageBus } from './bus.js';
+import type { EventStore } from './event-store.js';
 import type { KeyValueStore } from './kv.js';
+import { MemoryEventStore } from './memory-event-store.js';
 import { MemoryBus } from './memory-bus.js';
 import { MemoryKeyValueStore } from './memory-kv.js';
 import { RedisBus } from './redis-bus.js';
 import { connectRedis, type RedisClient } from './redis-connections.js';
+import { RedisEventStore } from './redis-event-store.js';
 import { RedisKeyValueStore } from './redis-kv.js';
 
 /** Where sessions' messages and keys live: Redis (shared) or this process (embedded). */
@@ -12,21 +15,25 @@ export interface Backend {
   kind: 'redis' | 'memory';
   bus: MessageBus;
   kv: KeyValueStore;
+  events: EventStore;
   /** The Redis command connection, when there is one (health checks, tests). */
   redis?: RedisClient;
   close(): Promise<void>;
 }
 
-export async function createBackend(redisUrl: string | undefined, logger: Logger): Promise<Backend> {
+/** `sessionTtlMs`: how long a session's stored events outlive its last activity. */
+export async function createBackend(redisUrl: string | undefined, sessionTtlMs: number, logger: Logger): Promise<Backend> {
   if (!redisUrl) {
     const kv = new MemoryKeyValueStore();
-    return { kind: 'memory', bus: new MemoryBus(), kv, close: async () => kv.close() };
+    const events = new MemoryEventStore(sessionTtlMs);
+    return { kind: 'memory', bus: new MemoryBus(), kv, events, close: async () => kv.close() };
   }
   const connections = await connectRedis(redisUrl, logger);
   return {
     kind: 'redis',
     bus: new RedisBus(connections.commands, connections.subscriber),
     kv: new RedisKeyValueStore(connections.commands),
+    events: new RedisEventStore(connections.commands, sessionTtlMs),
     redis: connections.commands,
     close: () => connections.close(),
   };

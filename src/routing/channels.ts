@@ -18,6 +18,22 @@ export function streamKeyFor(id: RequestId): string {
   return typeof id === 'number' ? `n:${id}` : `s:${encodeURIComponent(id)}`;
 }
 
+/** The request id a stream key was made from (inverse of streamKeyFor). */
+export function requestIdOfStreamKey(key: string): RequestId | undefined {
+  if (key.startsWith('n:')) {
+    const id = Number(key.slice(2));
+    return Number.isFinite(id) ? id : undefined;
+  }
+  if (key.startsWith('s:')) {
+    try {
+      return decodeURIComponent(key.slice(2));
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
 export const channels = {
   toServer: (sessionId: string) => `mcp:shttp:toserver:${sessionId}`,
   toClient: (sessionId: string, streamKey: string) => `mcp:shttp:toclient:${sessionId}:${streamKey}`,
@@ -38,6 +54,8 @@ export const keys = {
   sessionOwner: (sessionId: string) => `session:${sessionId}:owner`,
   /** → JSON SessionMeta (owning instance, transport, created at); same TTL as the owner key. */
   sessionMeta: (sessionId: string) => `mcp:session:${sessionId}:meta`,
+  /** Redis stream of the session's server→client messages, for Last-Event-ID replay; same TTL as the owner key. */
+  sessionEvents: (sessionId: string) => `mcp:session:${sessionId}:events`,
   /** → token of the HTTP request holding the session's standalone stream; short TTL, renewed by the holder. */
   standaloneHolder: (sessionId: string) => `mcp:session:${sessionId}:standalone`,
   /** → JSON InstanceInfo; the instance's liveness lease, renewed while it runs. */

@@ -49,6 +49,8 @@ export const ToClientEnvelopeSchema = z.discriminatedUnion('type', [
     type: z.literal('message'),
     message: JSONRPCMessageSchema,
     delivery: z.string().max(64).optional(),
+    /** Where the owner stored the message (Streamable HTTP): the stream can resume after it. */
+    position: z.string().max(40).optional(),
   }),
   /** The owner refused the request (e.g. its id is already in flight); only that HTTP request ends. */
   z.object({
@@ -59,7 +61,23 @@ export const ToClientEnvelopeSchema = z.discriminatedUnion('type', [
     code: z.number().int(),
     reason: z.string().max(1024),
   }),
-  /** The stream has nothing more coming (request cancelled, session terminated). */
+  /**
+   * The server closes this HTTP stream while its request goes on (SEP-1699 polling):
+   * the client reconnects with Last-Event-ID after `retryMs`.
+   */
+  z.object({
+    v: z.literal(ENVELOPE_VERSION),
+    type: z.literal('close'),
+    delivery: z.string().max(64).optional(),
+    retryMs: z.number().int().min(0).max(3_600_000),
+  }),
+  /** The session ended (deleted, expired, shut down): every instance forgets it. */
+  z.object({
+    v: z.literal(ENVELOPE_VERSION),
+    type: z.literal('terminated'),
+    reason: z.string().max(1024),
+  }),
+  /** The stream has nothing more coming (request cancelled). */
   z.object({
     v: z.literal(ENVELOPE_VERSION),
     type: z.literal('end'),
@@ -88,12 +106,14 @@ export const envelope = {
     state,
     principal,
   }),
-  reply: (message: JSONRPCMessage, delivery?: string): ToClientEnvelope => ({
+  reply: (message: JSONRPCMessage, delivery?: string, position?: string): ToClientEnvelope => ({
     v: ENVELOPE_VERSION,
     type: 'message',
     message,
     delivery,
+    position,
   }),
+  close: (retryMs: number, delivery?: string): ToClientEnvelope => ({ v: ENVELOPE_VERSION, type: 'close', delivery, retryMs }),
   rejected: (delivery: string, requestId: string | number, code: number, reason: string): ToClientEnvelope => ({
     v: ENVELOPE_VERSION,
     type: 'rejected',
@@ -103,6 +123,7 @@ export const envelope = {
     reason,
   }),
   end: (reason: string, delivery?: string): ToClientEnvelope => ({ v: ENVELOPE_VERSION, type: 'end', reason, delivery }),
+  terminated: (reason: string): ToClientEnvelope => ({ v: ENVELOPE_VERSION, type: 'terminated', reason }),
   shutdown: (reason: string): ControlEnvelope => ({ v: ENVELOPE_VERSION, type: 'shutdown', reason }),
 };
 

@@ -8,6 +8,8 @@ export interface KeyValueStore {
   getAndTouch(key: string, ttlMs: number): Promise<string | null>;
   /** Sets a key with a TTL; with onlyIfAbsent, succeeds only when the key did not exist. */
   set(key: string, value: string, ttlMs: number, options?: { onlyIfAbsent?: boolean }): Promise<boolean>;
+  /** Writes several keys, each with the TTL (in one round trip). */
+  setMany(entries: Array<[key: string, value: string]>, ttlMs: number): Promise<void>;
   /** Resets the TTL of existing keys (in one round trip). */
   touch(keys: string[], ttlMs: number): Promise<void>;
   /** Which of these keys exist, in order (in one round trip). */

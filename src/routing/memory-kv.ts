@@ -45,6 +45,10 @@ export class MemoryKeyValueStore implements KeyValueStore {
     return true;
   }
 
+  async setMany(entries: Array<[string, string]>, ttlMs: number): Promise<void> {
+    for (const [key, value] of entries) this.entries.set(key, { value, expiresAt: Date.now() + ttlMs });
+  }
+
   async touch(keys: string[], ttlMs: number): Promise<void> {
     for (const key of keys) {
       const entry = this.live(key);

@@ -23,6 +23,13 @@ export class RedisKeyValueStore implements KeyValueStore {
     return reply === 'OK';
   }
 
+  async setMany(entries: Array<[string, string]>, ttlMs: number): Promise<void> {
+    if (entries.length === 0) return;
+    const batch = this.client.multi();
+    for (const [key, value] of entries) batch.set(key, value, { expiration: { type: 'PX', value: ttlMs } });
+    await batch.execAsPipeline();
+  }
+
   async touch(keys: string[], ttlMs: number): Promise<void> {
     if (keys.length === 0) return;
     const batch = this.client.multi();

@@ -2,6 +2,13 @@ import type { MessageBus } from '../routing/bus.js';
 import { channels, streamKeyOfChannel } from '../routing/channels.js';
 import { decode, ToClientEnvelopeSchema, type ToClientEnvelope } from '../routing/envelopes.js';
 import type { Logger } from '../observability/logger.js';
+import type { SessionMeta } from './session-directory.js';
+
+/** A session whose owner key this instance has checked, and for whom. */
+export interface VerifiedSession {
+  userId: string;
+  meta: SessionMeta;
+}
 
 /** An HTTP response waiting for server→client messages of one stream. */
 export interface StreamSink {
@@ -16,6 +23,9 @@ interface SessionStreams {
   subscribed: Promise<void>;
   releaseTimer: NodeJS.Timeout | undefined;
   listener: (raw: string, channel: string) => void;
+  /** Set once the owner key was checked; cleared when the session's termination arrives. */
+  verified: VerifiedSession | undefined;
+  live: boolean;
 }
 
 /**
@@ -24,6 +34,10 @@ interface SessionStreams {
  * all of that session's streams here. It is reference-counted by open streams and
  * released when the last one ends — after a short grace, so that a client making
  * back-to-back calls does not pay a SUBSCRIBE and an UNSUBSCRIBE per call.
+ *
+ * While it holds that subscription, the instance also remembers that it checked
+ * the session's owner key: the owner announces the session's end on the same
+ * channels ('terminated'), so the check need not be repeated for every request.
  */
 export class ClientStreamHub {
   private readonly sessions = new Map<string, SessionStreams>();
@@ -61,6 +75,24 @@ export class ClientStreamHub {
     return detach;
   }
 
+  /** The session as last verified here, while this instance still listens to it. */
+  verified(sessionId: string): VerifiedSession | undefined {
+    const entry = this.sessions.get(sessionId);
+    return entry?.live ? entry.verified : undefined;
+  }
+
+  /** Records a successful check of the owner key (kept only while the subscription lives). */
+  noteVerified(sessionId: string, verified: VerifiedSession): void {
+    const entry = this.sessions.get(sessionId);
+    if (entry) entry.verified = verified;
+  }
+
+  /** Forgets a session's verification (it turned out to be gone). */
+  forget(sessionId: string): void {
+    const entry = this.sessions.get(sessionId);
+    if (entry) entry.verified = undefined;
+  }
+
   /** Session ids with at least one stream open here. */
   sessionsWithStreams(): string[] {
     return [...this.sessions].filter(([, entry]) => entry.refs > 0).map(([id]) => id);
@@ -73,8 +105,11 @@ export class ClientStreamHub {
       subscribed: Promise.resolve(),
       releaseTimer: undefined,
       listener: (raw, channel) => this.route(entry, streamKeyOfChannel(sessionId, channel), raw),
+      verified: undefined,
+      live: false,
     };
     entry.subscribed = this.bus.pSubscribe(channels.toClientPattern(sessionId), entry.listener);
+    entry.subscribed.then(() => (entry.live = true), () => undefined);
     // A failed subscription is reported to the attach() calls awaiting it; never unhandled.
     entry.subscribed.catch(() => undefined);
     this.sessions.set(sessionId, entry);
@@ -100,16 +135,19 @@ export class ClientStreamHub {
 
   private route(entry: SessionStreams, streamKey: string, raw: string): void {
     const sinks = entry.sinks.get(streamKey);
-    if (!sinks) return;
+    const terminal = raw.includes('"terminated"');
+    if (!sinks && !terminal) return;
     const message = decode(ToClientEnvelopeSchema, raw);
     if (!message) {
       this.logger.warn('dropped malformed server envelope', { streamKey });
       return;
     }
-    for (const sink of [...sinks]) {
+    if (message.type === 'terminated') entry.verified = undefined;
+    for (const sink of [...(sinks ?? [])]) {
       // Two HTTP requests may wait on one stream key (a duplicated request id);
       // the delivery id tells which of them a message is for.
-      if (message.delivery && sink.delivery && message.delivery !== sink.delivery) continue;
+      const delivery = 'delivery' in message ? message.delivery : undefined;
+      if (delivery && sink.delivery && delivery !== sink.delivery) continue;
       sink.deliver(message);
     }
   }

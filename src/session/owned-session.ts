@@ -2,14 +2,16 @@ import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { createEverythingServer } from '../mcp/everything-server.js';
 import { initialFeatureState, type StandaloneListener } from '../mcp/session-features.js';
 import type { MessageBus } from '../routing/bus.js';
+import type { EventStore } from '../routing/event-store.js';
 import { channels } from '../routing/channels.js';
 import { ControlEnvelopeSchema, decode, ToServerEnvelopeSchema } from '../routing/envelopes.js';
 import type { Logger } from '../observability/logger.js';
 import { OwnerTransport } from './owner-transport.js';
-import type { TransportKind } from './session-directory.js';
+import type { SessionMeta } from './session-directory.js';
 
 export interface OwnedSessionDeps {
   bus: MessageBus;
+  events: EventStore;
   logger: Logger;
   resourceUpdateIntervalMs: number;
   /** Called when a shutdown for this session arrives on its control channel. */
@@ -33,10 +35,10 @@ export class OwnedSession implements StandaloneListener {
   constructor(
     readonly sessionId: string,
     readonly userId: string,
-    readonly kind: TransportKind,
+    readonly meta: SessionMeta,
     private readonly deps: OwnedSessionDeps,
   ) {
-    this.transport = new OwnerTransport(sessionId, kind, deps.bus, this.markActive);
+    this.transport = new OwnerTransport(sessionId, meta.transport, deps.bus, meta.transport === 'shttp' ? deps.events : undefined, this.markActive);
   }
 
   get inflightCount(): number {
@@ -70,7 +72,7 @@ export class OwnedSession implements StandaloneListener {
 
   isOpen(): boolean {
     // Legacy SSE sessions exist only while their stream is open.
-    return this.kind === 'sse' || this.standaloneStreams > 0;
+    return this.meta.transport === 'sse' || this.standaloneStreams > 0;
   }
 
   onChange(callback: () => void): void {

@@ -10,11 +10,18 @@ import {
   type RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { MessageBus } from '../routing/bus.js';
+import { PositionClock, type EventStore } from '../routing/event-store.js';
 import { channels, STANDALONE_STREAM, streamKeyFor } from '../routing/channels.js';
 import { envelope, type ToClientEnvelope, type ToServerEnvelope } from '../routing/envelopes.js';
 import type { TransportKind } from './session-directory.js';
 
 type MessageEnvelope = Extract<ToServerEnvelope, { type: 'message' }>;
+
+/** How long a client waits before reconnecting to a stream the server closed (SSE `retry`). */
+export const POLL_RETRY_MS = 1000;
+
+/** Clients of this revision on understand servers closing streams mid-request (SEP-1699). */
+const POLLING_SINCE = '2025-11-25';
 
 /**
  * The SDK Server's transport on the owning instance. Client messages arrive from
@@ -22,6 +29,8 @@ type MessageEnvelope = Extract<ToServerEnvelope, { type: 'message' }>;
  * it belongs to: a response on its request's stream, a message caused by a request
  * (progress, logging, sampling, elicitation) on that request's stream, anything
  * else on the standalone stream. Legacy SSE sessions have a single stream.
+ * Streamable HTTP messages are stored in the session's event log before they are
+ * published, so that a broken stream can resume on any instance.
  */
 export class OwnerTransport implements Transport {
   onclose?: () => void;
@@ -31,13 +40,22 @@ export class OwnerTransport implements Transport {
   /** Requests being served, by stream key, with the delivery id of the HTTP request waiting for each. */
   private readonly inflight = new Map<string, { id: RequestId; delivery: string | undefined }>();
   private closed = false;
+  private protocolVersion: string | undefined;
+  private readonly positions = new PositionClock();
 
   constructor(
     readonly sessionId: string,
     private readonly kind: TransportKind,
     private readonly bus: MessageBus,
+    /** Where messages are kept for replay; undefined for legacy SSE (no resumption there). */
+    private readonly events: EventStore | undefined,
     private readonly onActivity: () => void,
   ) {}
+
+  /** Called by the SDK Server once initialize negotiated a version. */
+  setProtocolVersion(version: string): void {
+    this.protocolVersion = version;
+  }
 
   get inflightCount(): number {
     return this.inflight.size;
@@ -59,9 +77,13 @@ export class OwnerTransport implements Transport {
       }
       this.inflight.set(key, { id: message.id, delivery: incoming.delivery });
     }
-    const extra: MessageExtraInfo | undefined = incoming.request
-      ? { requestInfo: { headers: incoming.request.headers } }
-      : undefined;
+    const extra: MessageExtraInfo = {};
+    if (incoming.request) extra.requestInfo = { headers: incoming.request.headers };
+    if (isJSONRPCRequest(message) && this.canPoll(incoming)) {
+      const key = streamKeyFor(message.id);
+      extra.closeSSEStream = () => void this.closeStream(key);
+      extra.closeStandaloneSSEStream = () => void this.closeStream(STANDALONE_STREAM);
+    }
     this.onmessage?.(message, extra);
     if (isJSONRPCNotification(message) && message.method === 'notifications/cancelled') {
       this.endCancelled(message.params?.requestId);
@@ -87,7 +109,41 @@ export class OwnerTransport implements Transport {
         delivery = this.inflight.get(related)?.delivery;
       }
     }
-    await this.publish(key, envelope.reply(message, delivery));
+    if (!this.events) {
+      await this.publish(key, envelope.reply(message, delivery));
+      return;
+    }
+    const position = this.positions.next();
+    // Both commands leave in this tick, in this order, on one connection: by the
+    // time anyone receives the message, it is in the log.
+    const stored = this.events.append(this.sessionId, {
+      position,
+      streamKey: key,
+      delivery: delivery ?? '',
+      message: JSON.stringify(message),
+    });
+    const published = this.publish(key, envelope.reply(message, delivery, position));
+    const [storing] = await Promise.allSettled([stored, published]);
+    if (storing.status === 'rejected') this.onerror?.(storing.reason as Error);
+    await published;
+  }
+
+  /** Whether this request's client can resume a stream the server closes (SEP-1699). */
+  private canPoll(incoming: MessageEnvelope): boolean {
+    if (!this.events) return false;
+    const { message } = incoming;
+    const version =
+      isJSONRPCRequest(message) && message.method === 'initialize'
+        ? String((message.params as { protocolVersion?: unknown } | undefined)?.protocolVersion ?? '')
+        : (incoming.request?.headers['mcp-protocol-version'] ?? this.protocolVersion ?? '');
+    return version >= POLLING_SINCE;
+  }
+
+  /** Ends one HTTP stream early; its request goes on and the client resumes with Last-Event-ID. */
+  private async closeStream(key: string): Promise<void> {
+    const delivery = key === STANDALONE_STREAM ? undefined : this.inflight.get(key)?.delivery;
+    if (key !== STANDALONE_STREAM && !this.inflight.has(key)) return;
+    await this.publish(key, envelope.close(POLL_RETRY_MS, delivery)).catch((error: Error) => this.onerror?.(error));
   }
 
   /** Ends every stream still waiting on this session; the Server is being shut down. */
@@ -100,7 +156,7 @@ export class OwnerTransport implements Transport {
         this.publish(key, envelope.rejected(delivery ?? '', id, ErrorCode.ConnectionClosed, 'Session terminated'), true),
       ),
     );
-    await this.publish(STANDALONE_STREAM, envelope.end('Session terminated'), true).catch(() => undefined);
+    await this.publish(STANDALONE_STREAM, envelope.terminated('Session terminated'), true).catch(() => undefined);
     this.closed = true;
     this.onclose?.();
   }

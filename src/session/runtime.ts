@@ -32,10 +32,10 @@ export interface Runtime {
 export async function startRuntime(config: Config, backend: Backend, logger: Logger): Promise<Runtime> {
   const instanceId = randomBytes(6).toString('hex');
   const log = logger.child({ instanceId });
-  const directory = new SessionDirectory(backend.kv, config.sessionIdleTimeoutMs);
+  const directory = new SessionDirectory(backend.kv, backend.events, config.sessionIdleTimeoutMs);
   const lease = new InstanceLease(instanceId, backend.kv, config.instanceLeaseTtlMs, log);
   await lease.start();
-  const host = new SessionHost(directory, backend.bus, log, {
+  const host = new SessionHost(directory, backend.bus, backend.events, log, {
     instanceId,
     idleTimeoutMs: config.sessionIdleTimeoutMs,
     resourceUpdateIntervalMs: config.resourceUpdateIntervalMs,

@@ -1,4 +1,5 @@
 import { keys } from '../routing/channels.js';
+import type { EventStore } from '../routing/event-store.js';
 import type { KeyValueStore } from '../routing/kv.js';
 
 export type TransportKind = 'shttp' | 'sse';
@@ -24,6 +25,7 @@ export class SessionDirectory {
 
   constructor(
     private readonly kv: KeyValueStore,
+    private readonly events: EventStore,
     private readonly idleTtlMs: number,
   ) {}
 
@@ -51,12 +53,33 @@ export class SessionDirectory {
     return meta;
   }
 
+  /**
+   * The owner's word that its sessions are alive and busy: their keys are written
+   * anew (not merely touched), so that a key which lapsed just as its session got
+   * busy again comes back.
+   */
+  async refresh(sessions: Array<{ sessionId: string; userId: string; meta: SessionMeta }>): Promise<void> {
+    await Promise.all([
+      this.kv.setMany(
+        sessions.flatMap(({ sessionId, userId, meta }) => [
+          [keys.sessionOwner(sessionId), userId] as [string, string],
+          [keys.sessionMeta(sessionId), JSON.stringify(meta)] as [string, string],
+        ]),
+        this.idleTtlMs,
+      ),
+      this.events.touch(sessions.map((s) => s.sessionId)),
+    ]);
+  }
+
   /** Keeps sessions alive that show activity the owner key alone does not see. */
-  touch(sessionIds: string[]): Promise<void> {
-    return this.kv.touch(
-      sessionIds.flatMap((id) => [keys.sessionOwner(id), keys.sessionMeta(id)]),
-      this.idleTtlMs,
-    );
+  async touch(sessionIds: string[]): Promise<void> {
+    await Promise.all([
+      this.kv.touch(
+        sessionIds.flatMap((id) => [keys.sessionOwner(id), keys.sessionMeta(id)]),
+        this.idleTtlMs,
+      ),
+      this.events.touch(sessionIds),
+    ]);
   }
 
   async exists(sessionIds: string[]): Promise<boolean[]> {
@@ -65,7 +88,10 @@ export class SessionDirectory {
 
   async remove(sessionId: string): Promise<void> {
     this.metaCache.delete(sessionId);
-    await this.kv.del([keys.sessionOwner(sessionId), keys.sessionMeta(sessionId), keys.standaloneHolder(sessionId)]);
+    await Promise.all([
+      this.kv.del([keys.sessionOwner(sessionId), keys.sessionMeta(sessionId), keys.standaloneHolder(sessionId)]),
+      this.events.remove(sessionId),
+    ]);
   }
 
   forget(sessionId: string): void {

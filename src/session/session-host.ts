@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { MessageBus } from '../routing/bus.js';
+import type { EventStore } from '../routing/event-store.js';
 import { channels } from '../routing/channels.js';
 import { envelope } from '../routing/envelopes.js';
 import type { Logger } from '../observability/logger.js';
 import { OwnedSession } from './owned-session.js';
-import type { SessionDirectory, TransportKind } from './session-directory.js';
+import type { SessionDirectory, SessionMeta, TransportKind } from './session-directory.js';
 
 export interface SessionHostOptions {
   instanceId: string;
@@ -25,6 +26,7 @@ export class SessionHost {
   constructor(
     private readonly directory: SessionDirectory,
     private readonly bus: MessageBus,
+    private readonly events: EventStore,
     private readonly logger: Logger,
     private readonly options: SessionHostOptions,
   ) {
@@ -44,10 +46,12 @@ export class SessionHost {
   }
 
   /** Mints a session owned by this instance and starts its Server. */
-  async create(userId: string, kind: TransportKind): Promise<string> {
+  async create(userId: string, kind: TransportKind): Promise<{ sessionId: string; meta: SessionMeta }> {
     const sessionId = randomUUID();
-    const session = new OwnedSession(sessionId, userId, kind, {
+    const meta: SessionMeta = { instanceId: this.options.instanceId, transport: kind, createdAt: Date.now() };
+    const session = new OwnedSession(sessionId, userId, meta, {
       bus: this.bus,
+      events: this.events,
       logger: this.logger,
       resourceUpdateIntervalMs: this.options.resourceUpdateIntervalMs,
       onShutdownRequest: (s, reason) => void this.dispose(s, reason),
@@ -55,17 +59,13 @@ export class SessionHost {
     this.sessions.set(sessionId, session);
     try {
       await session.start();
-      await this.directory.create(sessionId, userId, {
-        instanceId: this.options.instanceId,
-        transport: kind,
-        createdAt: Date.now(),
-      });
+      await this.directory.create(sessionId, userId, meta);
     } catch (error) {
       await this.dispose(session, 'start failed');
       throw error;
     }
     this.logger.info('session created', { sessionId, kind });
-    return sessionId;
+    return { sessionId, meta };
   }
 
   /** Ends a session wherever it is owned: gone from the directory at once, its owner told to stop. */
@@ -97,14 +97,14 @@ export class SessionHost {
     const now = Date.now();
     const since = this.lastSweep;
     this.lastSweep = now;
-    const busy: string[] = [];
+    const busy: OwnedSession[] = [];
     const idle: OwnedSession[] = [];
     for (const session of this.sessions.values()) {
-      if (session.inflightCount > 0 || session.lastActivity >= since) busy.push(session.sessionId);
+      if (session.inflightCount > 0 || session.lastActivity >= since) busy.push(session);
       else if (now - session.lastActivity >= this.options.idleTimeoutMs) idle.push(session);
     }
     // A running tool call or a pending elicitation is activity, even when no bytes move.
-    if (busy.length > 0) await this.directory.touch(busy);
+    if (busy.length > 0) await this.directory.refresh(busy);
     if (idle.length === 0) return;
     // The owner key also counts activity seen elsewhere (an open standalone stream
     // on another instance refreshes it); only a vanished key means the session expired.

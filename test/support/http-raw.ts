@@ -9,6 +9,8 @@ export const MCP_ACCEPT = 'application/json, text/event-stream';
 export interface SseEvent {
   event: string;
   data: string;
+  id?: string;
+  retry?: number;
 }
 
 /** Parses an SSE body (complete or partial: an unterminated last event is ignored). */
@@ -19,6 +21,8 @@ export function parseSse(text: string): SseEvent[] {
   for (const block of blocks) {
     let event = 'message';
     const data: string[] = [];
+    let id: string | undefined;
+    let retry: number | undefined;
     let sawField = false;
     for (const line of block.split('\n')) {
       if (line === '' || line.startsWith(':')) continue;
@@ -31,18 +35,23 @@ export function parseSse(text: string): SseEvent[] {
       } else if (field === 'data') {
         data.push(value);
         sawField = true;
+      } else if (field === 'id') {
+        id = value;
+      } else if (field === 'retry') {
+        retry = Number(value);
       }
     }
-    if (sawField) events.push({ event, data: data.join('\n') });
+    if (sawField) events.push({ event, data: data.join('\n'), ...(id !== undefined && { id }), ...(retry !== undefined && { retry }) });
   }
   return events;
 }
 
-/** The JSON-RPC messages of an SSE body's `message` events. */
+/** The JSON-RPC messages of an SSE body (its `message` events that carry data). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read arbitrary JSON-RPC shapes
 export function sseMessages(text: string): Array<Record<string, any>> {
   return parseSse(text)
-    .filter((e) => e.event === 'message')
+    // Events without data are priming events (resumption points), not messages.
+    .filter((e) => e.event === 'message' && e.data !== '')
     .map((e) => JSON.parse(e.data) as Record<string, unknown>);
 }
 

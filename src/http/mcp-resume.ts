@@ -1,0 +1,49 @@
+import type { Response } from 'express';
+import { principalOf } from '../auth/principal.js';
+import { requestIdOfStreamKey } from '../routing/channels.js';
+import type { EventId } from '../routing/event-store.js';
+import type { Runtime } from '../session/runtime.js';
+import { sendJsonRpcError, serviceUnavailable } from './errors.js';
+import type { KeepAlive } from './keep-alive.js';
+import { RequestStream } from './request-stream.js';
+import type { ResolvedSession } from './session-guard.js';
+
+/**
+ * GET /mcp with the Last-Event-ID of a request's stream: replays what that stream
+ * received after the event, from the session's event log, then goes on live until
+ * the request is answered. Works on any instance, whichever served the stream.
+ */
+export async function resumeRequestStream(
+  rt: Runtime,
+  keepAlive: KeepAlive,
+  res: Response,
+  session: ResolvedSession,
+  from: EventId,
+): Promise<void> {
+  const requestId = requestIdOfStreamKey(from.streamKey);
+  if (requestId === undefined || from.delivery === '') {
+    sendJsonRpcError(res, 400, -32000, 'Bad Request: Last-Event-ID names no stream of this server');
+    return;
+  }
+  const stream = new RequestStream(
+    rt,
+    keepAlive,
+    res,
+    { sessionId: session.sessionId, meta: session.meta, principal: principalOf(res) },
+    { delivery: from.delivery, requests: new Map([[from.streamKey, requestId]]), prime: false },
+  );
+  let replay;
+  try {
+    // Subscribe first, then read the log: nothing published in between is missed,
+    // and the stream drops what it would otherwise send twice.
+    await stream.attach();
+    if (stream.isClientGone) return;
+    replay = await rt.backend.events.after(session.sessionId, from.position, from.delivery);
+  } catch (error) {
+    rt.logger.warn('could not resume stream', { sessionId: session.sessionId, error: (error as Error).message });
+    stream.abandon();
+    serviceUnavailable(res);
+    return;
+  }
+  stream.open(replay);
+}
