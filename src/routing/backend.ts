@@ -1,4 +1,7 @@
 import type { Logger } from '../observability/logger.js';
+import { MemoryTaskRecords } from '../tasks/memory-task-records.js';
+import { RedisTaskRecords } from '../tasks/redis-task-records.js';
+import type { TaskRecords } from '../tasks/task-records.js';
 import type { MessageBus } from './bus.js';
 import type { EventStore } from './event-store.js';
 import type { KeyValueStore } from './kv.js';
@@ -16,6 +19,7 @@ export interface Backend {
   bus: MessageBus;
   kv: KeyValueStore;
   events: EventStore;
+  tasks: TaskRecords;
   /** The Redis command connection, when there is one (health checks, tests). */
   redis?: RedisClient;
   close(): Promise<void>;
@@ -26,7 +30,7 @@ export async function createBackend(redisUrl: string | undefined, sessionTtlMs: 
   if (!redisUrl) {
     const kv = new MemoryKeyValueStore();
     const events = new MemoryEventStore(sessionTtlMs);
-    return { kind: 'memory', bus: new MemoryBus(), kv, events, close: async () => kv.close() };
+    return { kind: 'memory', bus: new MemoryBus(), kv, events, tasks: new MemoryTaskRecords(), close: async () => kv.close() };
   }
   const connections = await connectRedis(redisUrl, logger);
   return {
@@ -34,6 +38,7 @@ export async function createBackend(redisUrl: string | undefined, sessionTtlMs: 
     bus: new RedisBus(connections.commands, connections.subscriber),
     kv: new RedisKeyValueStore(connections.commands),
     events: new RedisEventStore(connections.commands, sessionTtlMs),
+    tasks: new RedisTaskRecords(connections.commands),
     redis: connections.commands,
     close: () => connections.close(),
   };

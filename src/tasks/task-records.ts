@@ -1,0 +1,45 @@
+import type { Result, Task } from '@modelcontextprotocol/sdk/types.js';
+
+/**
+ * Tasks (MCP 2025-11-25, experimental) belong to a user, not to an instance or a
+ * session: any instance answers tasks/get, tasks/result, tasks/list and
+ * tasks/cancel for any task of its user, whichever instance runs it.
+ */
+export interface TaskRecord {
+  task: Task;
+  userId: string;
+  sessionId: string;
+  result?: Result;
+}
+
+export type TaskStatus = Task['status'];
+
+export const TERMINAL_STATUSES: readonly TaskStatus[] = ['completed', 'failed', 'cancelled'];
+
+export function isTerminal(status: TaskStatus): boolean {
+  return TERMINAL_STATUSES.includes(status);
+}
+
+/** A change to a task that is refused once the task reached a terminal status. */
+export interface TaskTransition {
+  status: TaskStatus;
+  statusMessage?: string;
+  result?: Result;
+}
+
+export interface TaskRecords {
+  create(record: TaskRecord, ttlMs: number): Promise<void>;
+  get(taskId: string): Promise<TaskRecord | null>;
+  /** Applies the transition unless the task is terminal; false when refused or missing. */
+  transition(taskId: string, change: TaskTransition): Promise<boolean>;
+  /** A user's task ids, newest first. */
+  listForUser(userId: string, offset: number, count: number): Promise<string[]>;
+}
+
+/** Bounds on what a client may ask for: tasks live between 1 s and 24 h, 1 h when unsaid. */
+export const TASK_TTL = { minMs: 1_000, maxMs: 24 * 3_600_000, defaultMs: 3_600_000 };
+
+export function effectiveTtl(requested: number | null | undefined): number {
+  if (requested === null || requested === undefined) return TASK_TTL.defaultMs;
+  return Math.min(TASK_TTL.maxMs, Math.max(TASK_TTL.minMs, Math.floor(requested)));
+}

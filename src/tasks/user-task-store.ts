@@ -1,0 +1,94 @@
+import { randomBytes } from 'node:crypto';
+import type { CreateTaskOptions, TaskStore } from '@modelcontextprotocol/sdk/experimental/tasks/interfaces.js';
+import { ErrorCode, McpError, type Request, type RequestId, type Result, type Task } from '@modelcontextprotocol/sdk/types.js';
+import { effectiveTtl, isTerminal, type TaskRecords } from './task-records.js';
+
+const PAGE_SIZE = 10;
+
+/**
+ * The SDK's TaskStore for one session, scoped to the session's user: a task
+ * created in any session of a user is visible from all of them, on every
+ * instance, and from no other user's (an unknown and a foreign task read the same).
+ */
+export class UserTaskStore implements TaskStore {
+  constructor(
+    private readonly records: TaskRecords,
+    private readonly userId: string,
+    private readonly sessionId: string,
+  ) {}
+
+  async createTask(params: CreateTaskOptions, _requestId: RequestId, _request: Request): Promise<Task> {
+    const ttl = effectiveTtl(params.ttl);
+    const now = new Date().toISOString();
+    const task: Task = {
+      taskId: randomBytes(16).toString('hex'),
+      status: 'working',
+      ttl,
+      createdAt: now,
+      lastUpdatedAt: now,
+      pollInterval: Math.min(60_000, Math.max(100, params.pollInterval ?? 1000)),
+    };
+    await this.records.create({ task, userId: this.userId, sessionId: this.sessionId }, ttl);
+    return task;
+  }
+
+  async getTask(taskId: string): Promise<Task | null> {
+    return (await this.mine(taskId))?.task ?? null;
+  }
+
+  async storeTaskResult(taskId: string, status: 'completed' | 'failed', result: Result): Promise<void> {
+    if (!(await this.mine(taskId))) throw notFound(taskId);
+    await this.records.transition(taskId, { status, result });
+  }
+
+  async getTaskResult(taskId: string): Promise<Result> {
+    const record = await this.mine(taskId);
+    if (!record) throw notFound(taskId);
+    if (record.result) return record.result;
+    if (record.task.status === 'cancelled') {
+      throw new McpError(ErrorCode.InvalidParams, `Task ${taskId} was cancelled and has no result`);
+    }
+    throw new McpError(ErrorCode.InvalidParams, `Task ${taskId} has no result yet`);
+  }
+
+  async updateTaskStatus(taskId: string, status: Task['status'], statusMessage?: string): Promise<void> {
+    const record = await this.mine(taskId);
+    if (!record) throw notFound(taskId);
+    if (isTerminal(record.task.status)) {
+      throw new McpError(ErrorCode.InvalidParams, `Task ${taskId} is already ${record.task.status}`);
+    }
+    await this.records.transition(taskId, { status, statusMessage });
+  }
+
+  async listTasks(cursor?: string): Promise<{ tasks: Task[]; nextCursor?: string }> {
+    const offset = cursor === undefined ? 0 : decodeCursor(cursor);
+    const ids = await this.records.listForUser(this.userId, offset, PAGE_SIZE + 1);
+    const page = ids.slice(0, PAGE_SIZE);
+    const tasks = (await Promise.all(page.map((id) => this.records.get(id)))).flatMap((r) => (r ? [r.task] : []));
+    return ids.length > PAGE_SIZE ? { tasks, nextCursor: encodeCursor(offset + PAGE_SIZE) } : { tasks };
+  }
+
+  private async mine(taskId: string) {
+    if (!/^[0-9a-f]{32}$/.test(taskId)) return null;
+    const record = await this.records.get(taskId);
+    return record && record.userId === this.userId ? record : null;
+  }
+}
+
+function notFound(taskId: string): McpError {
+  return new McpError(ErrorCode.InvalidParams, `Task not found: ${taskId}`);
+}
+
+function encodeCursor(offset: number): string {
+  return Buffer.from(JSON.stringify({ o: offset })).toString('base64url');
+}
+
+function decodeCursor(cursor: string): number {
+  try {
+    const { o } = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as { o?: unknown };
+    if (typeof o === 'number' && Number.isInteger(o) && o >= 0 && o <= 100_000) return o;
+  } catch {
+    // fall through
+  }
+  throw new Error('Invalid cursor');
+}
