@@ -85,18 +85,18 @@ describe('createEverythingServer', () => {
     session = await connect();
     expect(session.client.getServerVersion()?.name).toBe('mcp-everything-server');
     expect(session.client.getServerCapabilities()).toEqual({
-      tools: {},
+      tools: { listChanged: true },
       resources: { subscribe: true },
-      prompts: {},
+      prompts: { listChanged: true },
       logging: {},
       completions: {},
     });
   });
 
-  it('lists exactly the eight upstream-compatible tools, with input schemas', async () => {
+  it('lists the eight upstream-compatible tools first, in their order, with input schemas', async () => {
     session = await connect();
     const { tools } = await session.client.listTools();
-    expect(tools.map((tool) => tool.name)).toEqual([
+    expect(tools.slice(0, 8).map((tool) => tool.name)).toEqual([
       'echo',
       'add',
       'longRunningOperation',

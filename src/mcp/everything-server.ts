@@ -1,6 +1,8 @@
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import type { Implementation, ServerCapabilities } from '@modelcontextprotocol/sdk/types.js';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
 import { registerCompletionHandler } from './completions.js';
+import { SERVER_ICONS } from './icons.js';
 import { registerLoggingHandlers } from './logging.js';
 import { registerPromptHandlers } from './prompts/index.js';
 import { registerResourceHandlers } from './resources/index.js';
@@ -9,21 +11,39 @@ import {
   registerSubscriptionHandlers,
   RESOURCE_UPDATE_INTERVAL_MS,
 } from './resources/subscriptions.js';
-import type { EverythingServerOptions } from './session-features.js';
+import { registerRootsHandlers } from './roots.js';
+import type { EverythingServerOptions, SessionControls } from './session-features.js';
+import { createSimulatedLogger } from './simulated-logging.js';
 import { registerToolHandlers } from './tools/index.js';
 
 export type { EverythingServerOptions } from './session-features.js';
 export { RESOURCE_UPDATE_INTERVAL_MS } from './resources/subscriptions.js';
 export { sendLog } from './logging.js';
 
-export const SERVER_INFO = Object.freeze({ name: 'mcp-everything-server', version: '0.1.0' });
+export const SERVER_INFO: Implementation = Object.freeze({
+  name: 'mcp-everything-server',
+  version: '0.1.0',
+  title: 'MCP Everything Server',
+  icons: SERVER_ICONS,
+});
 
-const CAPABILITIES = {
-  tools: {},
+/**
+ * What every session announces. Tools and prompts can change per session
+ * (toggle-dynamic-features), hence listChanged; the resource catalogue never
+ * changes, so resources only offer subscriptions.
+ */
+export const CAPABILITIES: ServerCapabilities = {
+  tools: { listChanged: true },
   resources: { subscribe: true },
-  prompts: {},
+  prompts: { listChanged: true },
   logging: {},
   completions: {},
+};
+
+/** Added when the session has a task store: tools/call may run as a task, and tasks can be listed and cancelled. */
+const TASK_CAPABILITIES: ServerCapabilities = {
+  ...CAPABILITIES,
+  tasks: { list: {}, cancel: {}, requests: { tools: { call: {} } } },
 };
 
 /**
@@ -35,7 +55,7 @@ const SHARED_SCHEMA_VALIDATOR = new AjvJsonSchemaValidator();
 
 export interface EverythingServer {
   server: Server;
-  /** Stops the session's timer; call when the session ends. */
+  /** Stops the session's timers; call when the session ends. */
   dispose(): void;
 }
 
@@ -43,27 +63,40 @@ export interface EverythingServer {
 export function createEverythingServer(options: EverythingServerOptions): EverythingServer {
   const { state, listener } = options;
   const server = new Server(SERVER_INFO, {
-    capabilities: CAPABILITIES,
+    capabilities: options.taskStore ? TASK_CAPABILITIES : CAPABILITIES,
     jsonSchemaValidator: SHARED_SCHEMA_VALIDATOR,
+    ...(options.taskStore && { taskStore: options.taskStore }),
   });
 
-  const ticker = createUpdateTicker(
-    server,
-    state,
-    listener,
-    options.updateIntervalMs ?? RESOURCE_UPDATE_INTERVAL_MS,
-  );
+  const updateIntervalMs = options.updateIntervalMs ?? RESOURCE_UPDATE_INTERVAL_MS;
+  // Both exist for every session but hold a timer only while a toggle or subscription needs one.
+  const ticker = createUpdateTicker(server, state, listener, updateIntervalMs);
+  const simulatedLogger = createSimulatedLogger(server, state, listener, options.simulatedLogIntervalMs ?? updateIntervalMs);
   const stateChanged = () => options.onStateChange?.(state);
+  const controls: SessionControls = {
+    stateChanged,
+    refreshTimers() {
+      ticker.refresh();
+      simulatedLogger.refresh();
+    },
+  };
 
-  registerToolHandlers(server, state);
+  registerToolHandlers(server, state, controls);
   registerResourceHandlers(server);
   registerSubscriptionHandlers(server, state, () => {
     ticker.refresh();
     stateChanged();
   });
-  registerPromptHandlers(server);
+  registerPromptHandlers(server, state);
   registerCompletionHandler(server);
   registerLoggingHandlers(server, state, stateChanged);
+  registerRootsHandlers(server, state, listener);
 
-  return { server, dispose: () => ticker.dispose() };
+  return {
+    server,
+    dispose: () => {
+      ticker.dispose();
+      simulatedLogger.dispose();
+    },
+  };
 }

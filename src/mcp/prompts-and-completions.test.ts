@@ -2,6 +2,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { ErrorCode, McpError, type CompleteRequest } from '@modelcontextprotocol/sdk/types.js';
 import { createEverythingServer } from './everything-server.js';
+import { PROMPT_ICONS } from './icons.js';
 import { initialFeatureState } from './session-features.js';
 import { TINY_IMAGE_PNG_BASE64 } from './tiny-image.js';
 
@@ -41,13 +42,15 @@ beforeEach(async () => {
 afterEach(async () => session.close());
 
 describe('prompts', () => {
-  it('lists the three prompts with their arguments', async () => {
+  it('lists the three upstream-compatible prompts first, with their arguments', async () => {
     const { prompts } = await session.client.listPrompts();
-    expect(prompts).toEqual([
-      { name: 'simple_prompt', description: 'A prompt without arguments' },
+    expect(prompts.slice(0, 3)).toEqual([
+      { name: 'simple_prompt', title: 'Simple Prompt', description: 'A prompt without arguments', icons: PROMPT_ICONS },
       {
         name: 'complex_prompt',
+        title: 'Complex Prompt',
         description: 'A prompt with arguments',
+        icons: PROMPT_ICONS,
         arguments: [
           { name: 'temperature', description: 'Temperature setting', required: true },
           { name: 'style', description: 'Output style', required: false },
@@ -55,7 +58,9 @@ describe('prompts', () => {
       },
       {
         name: 'resource_prompt',
+        title: 'Resource Prompt',
         description: 'A prompt that includes an embedded resource reference',
+        icons: PROMPT_ICONS,
         arguments: [{ name: 'resourceId', description: 'Resource ID to include (1-100)', required: true }],
       },
     ]);

@@ -3,6 +3,8 @@ import { createEverythingServer } from '../mcp/everything-server.js';
 import { initialFeatureState, type StandaloneListener } from '../mcp/session-features.js';
 import type { MessageBus } from '../routing/bus.js';
 import type { EventStore } from '../routing/event-store.js';
+import type { TaskRecords } from '../tasks/task-records.js';
+import { UserTaskStore } from '../tasks/user-task-store.js';
 import { channels } from '../routing/channels.js';
 import { ControlEnvelopeSchema, decode, ToServerEnvelopeSchema } from '../routing/envelopes.js';
 import type { Logger } from '../observability/logger.js';
@@ -12,6 +14,7 @@ import type { SessionMeta } from './session-directory.js';
 export interface OwnedSessionDeps {
   bus: MessageBus;
   events: EventStore;
+  tasks: TaskRecords;
   logger: Logger;
   resourceUpdateIntervalMs: number;
   /** Called when a shutdown for this session arrives on its control channel. */
@@ -51,6 +54,7 @@ export class OwnedSession implements StandaloneListener {
       state: initialFeatureState(),
       listener: this,
       updateIntervalMs: this.deps.resourceUpdateIntervalMs,
+      taskStore: new UserTaskStore(this.deps.tasks, this.userId, this.sessionId),
     });
     this.server = server;
     this.disposeFeatures = dispose;

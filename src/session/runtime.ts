@@ -35,7 +35,7 @@ export async function startRuntime(config: Config, backend: Backend, logger: Log
   const directory = new SessionDirectory(backend.kv, backend.events, config.sessionIdleTimeoutMs);
   const lease = new InstanceLease(instanceId, backend.kv, config.instanceLeaseTtlMs, log);
   await lease.start();
-  const host = new SessionHost(directory, backend.bus, backend.events, log, {
+  const host = new SessionHost(directory, backend.bus, backend.events, backend.tasks, log, {
     instanceId,
     idleTimeoutMs: config.sessionIdleTimeoutMs,
     resourceUpdateIntervalMs: config.resourceUpdateIntervalMs,

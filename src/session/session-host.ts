@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { MessageBus } from '../routing/bus.js';
 import type { EventStore } from '../routing/event-store.js';
+import type { TaskRecords } from '../tasks/task-records.js';
 import { channels } from '../routing/channels.js';
 import { envelope } from '../routing/envelopes.js';
 import type { Logger } from '../observability/logger.js';
@@ -27,6 +28,7 @@ export class SessionHost {
     private readonly directory: SessionDirectory,
     private readonly bus: MessageBus,
     private readonly events: EventStore,
+    private readonly tasks: TaskRecords,
     private readonly logger: Logger,
     private readonly options: SessionHostOptions,
   ) {
@@ -52,6 +54,7 @@ export class SessionHost {
     const session = new OwnedSession(sessionId, userId, meta, {
       bus: this.bus,
       events: this.events,
+      tasks: this.tasks,
       logger: this.logger,
       resourceUpdateIntervalMs: this.options.resourceUpdateIntervalMs,
       onShutdownRequest: (s, reason) => void this.dispose(s, reason),

@@ -1,3 +1,4 @@
+import { PROMPT_ICONS } from '../icons.js';
 import { TINY_IMAGE_MIME_TYPE, TINY_IMAGE_PNG_BASE64 } from '../tiny-image.js';
 import { optionalArgument, requiredArgument, type PromptDefinition } from './types.js';
 
@@ -6,7 +7,9 @@ export const COMPLEX_PROMPT_NAME = 'complex_prompt';
 export const complexPrompt: PromptDefinition = {
   prompt: {
     name: COMPLEX_PROMPT_NAME,
+    title: 'Complex Prompt',
     description: 'A prompt with arguments',
+    icons: PROMPT_ICONS,
     arguments: [
       { name: 'temperature', description: 'Temperature setting', required: true },
       { name: 'style', description: 'Output style', required: false },

@@ -1,4 +1,5 @@
 import { invalidParams, shorten } from '../errors.js';
+import { PROMPT_ICONS } from '../icons.js';
 import { STATIC_RESOURCE_COUNT, staticResourceById } from '../resources/static-resources.js';
 import { requiredArgument, type PromptDefinition } from './types.js';
 
@@ -16,7 +17,9 @@ function parseResourceId(value: string): number {
 export const resourcePrompt: PromptDefinition = {
   prompt: {
     name: RESOURCE_PROMPT_NAME,
+    title: 'Resource Prompt',
     description: 'A prompt that includes an embedded resource reference',
+    icons: PROMPT_ICONS,
     arguments: [{ name: 'resourceId', description: 'Resource ID to include (1-100)', required: true }],
   },
   get(args) {

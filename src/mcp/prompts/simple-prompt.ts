@@ -1,4 +1,5 @@
 import type { GetPromptResult } from '@modelcontextprotocol/sdk/types.js';
+import { PROMPT_ICONS } from '../icons.js';
 import type { PromptDefinition } from './types.js';
 
 const RESULT: GetPromptResult = {
@@ -6,6 +7,6 @@ const RESULT: GetPromptResult = {
 };
 
 export const simplePrompt: PromptDefinition = {
-  prompt: { name: 'simple_prompt', description: 'A prompt without arguments' },
+  prompt: { name: 'simple_prompt', title: 'Simple Prompt', description: 'A prompt without arguments', icons: PROMPT_ICONS },
   get: () => RESULT,
 };

@@ -8,6 +8,7 @@ import {
   type TextResourceContents,
 } from '@modelcontextprotocol/sdk/types.js';
 import { createEverythingServer } from '../everything-server.js';
+import { RESOURCE_ICONS } from '../icons.js';
 import { initialFeatureState, type SessionFeatureState, type StandaloneListener } from '../session-features.js';
 import { encodeCursor } from './pagination.js';
 
@@ -95,11 +96,17 @@ describe('static resources', () => {
 
   it('describes each listed resource by name and MIME type', async () => {
     const { resources } = await session.client.listResources();
-    expect(resources[0]).toEqual({ uri: 'test://static/resource/1', name: 'Resource 1', mimeType: 'text/plain' });
+    expect(resources[0]).toEqual({
+      uri: 'test://static/resource/1',
+      name: 'Resource 1',
+      mimeType: 'text/plain',
+      icons: RESOURCE_ICONS,
+    });
     expect(resources[1]).toEqual({
       uri: 'test://static/resource/2',
       name: 'Resource 2',
       mimeType: 'application/octet-stream',
+      icons: RESOURCE_ICONS,
     });
   });
 
@@ -132,14 +139,16 @@ describe('static resources', () => {
     },
   );
 
-  it('lists the resource template', async () => {
+  it('lists the static resource template first, then the conformance template', async () => {
     const { resourceTemplates } = await session.client.listResourceTemplates();
     expect(resourceTemplates).toEqual([
       {
         uriTemplate: 'test://static/resource/{id}',
         name: 'Static Resource',
         description: 'A static resource with a numeric ID',
+        icons: RESOURCE_ICONS,
       },
+      expect.objectContaining({ uriTemplate: 'test://template/{id}/data', mimeType: 'application/json' }),
     ]);
   });
 });

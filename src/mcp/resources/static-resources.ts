@@ -4,6 +4,7 @@ import type {
   ResourceTemplate,
   TextResourceContents,
 } from '@modelcontextprotocol/sdk/types.js';
+import { RESOURCE_ICONS } from '../icons.js';
 
 /**
  * The catalogue of 100 static test resources. Built once per process and
@@ -17,6 +18,7 @@ export const STATIC_RESOURCE_TEMPLATE: ResourceTemplate = Object.freeze({
   uriTemplate: `${STATIC_RESOURCE_URI_PREFIX}{id}`,
   name: 'Static Resource',
   description: 'A static resource with a numeric ID',
+  icons: RESOURCE_ICONS,
 });
 
 export type StaticResourceContents = TextResourceContents | BlobResourceContents;
@@ -44,7 +46,7 @@ const IDS = Array.from({ length: STATIC_RESOURCE_COUNT }, (_, index) => index + 
 export const STATIC_RESOURCES: readonly Resource[] = Object.freeze(
   IDS.map((id) => {
     const contents = buildContents(id);
-    return Object.freeze({ uri: contents.uri, name: `Resource ${id}`, mimeType: contents.mimeType });
+    return Object.freeze({ uri: contents.uri, name: `Resource ${id}`, mimeType: contents.mimeType, icons: RESOURCE_ICONS });
   }),
 );
 
@@ -63,4 +65,9 @@ export function findStaticResource(uri: string): StaticResourceContents | undefi
 /** Contents of resource `id`, or undefined outside 1..100. */
 export function staticResourceById(id: number): StaticResourceContents | undefined {
   return CONTENTS_BY_URI.get(staticResourceUri(id));
+}
+
+/** Whether `uri` is one of the 100 static resources (whose subscribers always get periodic updates). */
+export function isStaticResourceUri(uri: string): boolean {
+  return CONTENTS_BY_URI.has(uri);
 }

@@ -1,8 +1,10 @@
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { SubscribeRequestSchema, UnsubscribeRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { invalidParams, shorten } from '../errors.js';
+import { createPeriodicTask, type PeriodicTask } from '../periodic.js';
 import type { SessionFeatureState, StandaloneListener } from '../session-features.js';
-import { findStaticResource } from './static-resources.js';
+import { findResource } from './catalog.js';
+import { isStaticResourceUri } from './static-resources.js';
 
 /** How often a subscribed resource is reported as updated. */
 export const RESOURCE_UPDATE_INTERVAL_MS = 10_000;
@@ -10,16 +12,29 @@ export const RESOURCE_UPDATE_INTERVAL_MS = 10_000;
 /** Bounds what one session can make the server remember. */
 export const MAX_SUBSCRIPTIONS_PER_SESSION = 100;
 
-export interface UpdateTicker {
-  /** Starts or stops the timer to match the current subscriptions and listener. */
-  refresh(): void;
-  dispose(): void;
+export type UpdateTicker = PeriodicTask;
+
+/**
+ * Whether a subscribed URI is reported as updated on each tick: the 100
+ * static resources always are (the upstream-compatible contract); any other
+ * subscribed resource only while the session has switched on
+ * toggle-subscriber-updates.
+ */
+function isReported(state: SessionFeatureState, uri: string): boolean {
+  return state.subscriberUpdates === true || isStaticResourceUri(uri);
+}
+
+function hasReportedSubscription(state: SessionFeatureState): boolean {
+  if (state.subscriptions.size === 0) return false;
+  if (state.subscriberUpdates === true) return true;
+  for (const uri of state.subscriptions) if (isStaticResourceUri(uri)) return true;
+  return false;
 }
 
 /**
  * Periodic `notifications/resources/updated` for subscribed URIs. The timer
- * exists only while there is a subscription and a client listening on the
- * standalone stream, so idle sessions cost no timer and publish nothing.
+ * exists only while there is a subscription to report and a client listening
+ * on the standalone stream, so idle sessions cost no timer and publish nothing.
  */
 export function createUpdateTicker(
   server: Server,
@@ -27,44 +42,18 @@ export function createUpdateTicker(
   listener: StandaloneListener,
   intervalMs: number,
 ): UpdateTicker {
-  let timer: NodeJS.Timeout | undefined;
-  let disposed = false;
-
-  const shouldRun = () => !disposed && state.subscriptions.size > 0 && listener.isOpen();
-
-  const publishUpdates = () => {
-    if (!shouldRun()) {
-      refresh();
-      return;
-    }
-    for (const uri of state.subscriptions) {
-      // Not tied to a request: goes to the standalone stream. A closed transport is not our error to raise.
-      server.notification({ method: 'notifications/resources/updated', params: { uri } }).catch(() => {});
-    }
-  };
-
-  function refresh(): void {
-    if (shouldRun()) {
-      if (!timer) {
-        timer = setInterval(publishUpdates, intervalMs);
-        timer.unref();
+  return createPeriodicTask(
+    listener,
+    intervalMs,
+    () => hasReportedSubscription(state),
+    () => {
+      for (const uri of state.subscriptions) {
+        if (!isReported(state, uri)) continue;
+        // Not tied to a request: goes to the standalone stream. A closed transport is not our error to raise.
+        server.notification({ method: 'notifications/resources/updated', params: { uri } }).catch(() => {});
       }
-    } else if (timer) {
-      clearInterval(timer);
-      timer = undefined;
-    }
-  }
-
-  listener.onChange(refresh);
-  refresh();
-
-  return {
-    refresh,
-    dispose() {
-      disposed = true;
-      refresh();
     },
-  };
+  );
 }
 
 export function registerSubscriptionHandlers(
@@ -74,7 +63,7 @@ export function registerSubscriptionHandlers(
 ): void {
   server.setRequestHandler(SubscribeRequestSchema, (request) => {
     const { uri } = request.params;
-    if (!findStaticResource(uri)) throw invalidParams(`Cannot subscribe to unknown resource: ${shorten(uri)}`);
+    if (!findResource(uri)) throw invalidParams(`Cannot subscribe to unknown resource: ${shorten(uri)}`);
     if (!state.subscriptions.has(uri)) {
       if (state.subscriptions.size >= MAX_SUBSCRIPTIONS_PER_SESSION) {
         throw invalidParams(`Too many subscriptions (at most ${MAX_SUBSCRIPTIONS_PER_SESSION} per session)`);

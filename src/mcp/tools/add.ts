@@ -1,9 +1,10 @@
 import { z } from 'zod';
-import { defineTool, textResult } from './types.js';
+import { defineTool, READ_ONLY, textResult } from './types.js';
 
 export const addTool = defineTool({
   name: 'add',
   description: 'Adds two numbers',
+  annotations: { title: 'Add Two Numbers', ...READ_ONLY },
   args: z.object({
     // zod numbers are finite: NaN and ±Infinity are rejected.
     a: z.number().describe('First number'),

@@ -1,7 +1,7 @@
 import type { ContentBlock, TextContent } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { TINY_IMAGE_MIME_TYPE, TINY_IMAGE_PNG_BASE64 } from '../tiny-image.js';
-import { defineTool } from './types.js';
+import { defineTool, READ_ONLY } from './types.js';
 
 type MessageType = 'error' | 'success' | 'debug';
 
@@ -34,6 +34,7 @@ const IMAGE: ContentBlock = {
 export const annotatedMessageTool = defineTool({
   name: 'annotatedMessage',
   description: 'Demonstrates how annotations can be used to provide metadata about content',
+  annotations: { title: 'Annotated Message', ...READ_ONLY },
   args: z.object({
     messageType: z
       .enum(['error', 'success', 'debug'])

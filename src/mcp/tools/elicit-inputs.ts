@@ -1,11 +1,10 @@
 import {
   ElicitResultSchema,
-  type ClientCapabilities,
   type ElicitRequestFormParams,
 } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { clientRequestOptions, describeFailure } from './client-requests.js';
-import { defineTool, textResult, toolError } from './types.js';
+import { clientRequestOptions, describeFailure, supportsFormElicitation } from './client-requests.js';
+import { ASKS_THE_CLIENT, defineTool, textResult, toolError } from './types.js';
 
 /** One field of each kind a form elicitation can ask for. */
 const REQUESTED_SCHEMA: ElicitRequestFormParams['requestedSchema'] = {
@@ -55,18 +54,10 @@ const REQUESTED_SCHEMA: ElicitRequestFormParams['requestedSchema'] = {
   required: ['name'],
 };
 
-/**
- * Since 2025-11-25 a client lists the elicitation modes it supports; an empty
- * `elicitation` object (older clients) means form mode.
- */
-function supportsFormElicitation(capabilities: ClientCapabilities | undefined): boolean {
-  const elicitation = capabilities?.elicitation;
-  return elicitation !== undefined && (elicitation.form !== undefined || elicitation.url === undefined);
-}
-
 export const elicitInputsTool = defineTool({
   name: 'elicitInputs',
   description: 'Elicitation test tool that demonstrates how to request user input with various field types',
+  annotations: { title: 'Elicit Inputs', ...ASKS_THE_CLIENT },
   args: z.object({}),
   run: async (_args, { server, extra }) => {
     if (!supportsFormElicitation(server.getClientCapabilities())) {

@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import { STATIC_RESOURCE_COUNT, staticResourceById } from '../resources/static-resources.js';
-import { defineTool, toolError } from './types.js';
+import { defineTool, READ_ONLY, toolError } from './types.js';
 
 export const getResourceReferenceTool = defineTool({
   name: 'getResourceReference',
   description: 'Returns a resource reference that can be used by MCP clients',
+  annotations: { title: 'Get Resource Reference', ...READ_ONLY },
   args: z.object({
     resourceId: z
       .number()

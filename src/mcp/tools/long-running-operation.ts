@@ -1,29 +1,17 @@
 import { z } from 'zod';
 import { sendLog } from '../logging.js';
-import { defineTool, textResult } from './types.js';
+import { sleep } from './sleep.js';
+import { defineTool, READ_ONLY, textResult } from './types.js';
 
 export const MAX_OPERATION_SECONDS = 120;
 export const MAX_OPERATION_STEPS = 100;
 
-/** Waits `ms`, or less if the signal aborts; resolves to whether the full time passed. */
-function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
-  if (signal.aborted) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve(true);
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
 export const longRunningOperationTool = defineTool({
   name: 'longRunningOperation',
   description: 'Demonstrates a long running operation with progress updates',
+  annotations: { title: 'Long-Running Operation', ...READ_ONLY },
+  // Long work is what tasks are for: a client may poll for the result instead of holding a stream.
+  taskSupport: 'optional',
   args: z.object({
     duration: z
       .number()

@@ -1,7 +1,7 @@
 import { CreateMessageResultSchema, type CreateMessageRequest } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { clientRequestOptions, describeFailure } from './client-requests.js';
-import { defineTool, textResult, toolError } from './types.js';
+import { ASKS_THE_CLIENT, defineTool, textResult, toolError } from './types.js';
 
 export const MAX_SAMPLING_PROMPT_LENGTH = 10_000;
 export const MAX_SAMPLING_TOKENS = 10_000;
@@ -9,6 +9,7 @@ export const MAX_SAMPLING_TOKENS = 10_000;
 export const sampleLLMTool = defineTool({
   name: 'sampleLLM',
   description: "Samples from an LLM using MCP's sampling feature",
+  annotations: { title: 'Sample from the LLM', ...ASKS_THE_CLIENT },
   args: z.object({
     prompt: z.string().max(MAX_SAMPLING_PROMPT_LENGTH).describe('The prompt to send to the LLM'),
     maxTokens: z

@@ -1,14 +1,18 @@
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
-import type {
-  CallToolResult,
-  ProgressToken,
-  ServerNotification,
-  ServerRequest,
-  Tool,
+import {
+  ErrorCode,
+  McpError,
+  type CallToolResult,
+  type ProgressToken,
+  type ServerNotification,
+  type ServerRequest,
+  type Tool,
+  type ToolAnnotations,
 } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import type { SessionFeatureState } from '../session-features.js';
+import { TOOL_ICONS } from '../icons.js';
+import type { SessionControls, SessionFeatureState } from '../session-features.js';
 
 export type ToolExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
@@ -16,25 +20,80 @@ export type ToolExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 export interface ToolContext {
   server: Server;
   state: SessionFeatureState;
-  /** The tools/call request's handler extra: signal, sendNotification, sendRequest. */
+  /** The tools/call request's handler extra: signal, sendNotification, sendRequest, closeSSEStream. */
   extra: ToolExtra;
   /** Present when the client asked for progress notifications. */
   progressToken?: ProgressToken;
+  /** Persisting state changes and restarting timers after a toggle. */
+  controls: SessionControls;
 }
 
 export interface ToolDefinition {
   /** What tools/list shows; built once per process. */
   readonly tool: Tool;
-  /** Validates the raw arguments and runs the tool. Never throws: failures become isError results. */
+  readonly taskSupport?: 'optional' | 'required';
+  /**
+   * Validates the raw arguments and runs the tool. Failures become isError
+   * results; the only protocol error a tool raises on purpose is -32042
+   * (URL elicitation required).
+   */
   call(rawArguments: Record<string, unknown>, context: ToolContext): Promise<CallToolResult>;
 }
 
-interface ToolSpec<Args extends z.ZodObject> {
+/**
+ * Every tool declares how it behaves (MCP tool annotations): the hints are
+ * required so that no tool can be added without them. `title` is also the
+ * tool's display name.
+ */
+export interface ToolBehaviour {
+  title: string;
+  readOnlyHint: boolean;
+  destructiveHint: boolean;
+  idempotentHint: boolean;
+  openWorldHint: boolean;
+}
+
+interface ToolSpec<Args extends z.ZodObject, Output extends z.ZodObject | undefined> {
   name: string;
   description: string;
+  annotations: ToolBehaviour;
   args: Args;
+  /**
+   * The inputSchema to publish instead of the one derived from `args`, for a
+   * tool whose schema must appear exactly as written (JSON Schema 2020-12
+   * keywords zod does not produce). `args` must accept the same arguments.
+   */
+  inputSchema?: Tool['inputSchema'];
+  /** Declares an outputSchema: every successful result carries structuredContent matching it. */
+  output?: Output;
+  /** Whether the tool may (optional) or must (required) run as a task; absent = never. */
+  taskSupport?: 'optional' | 'required';
   run(args: z.output<Args>, context: ToolContext): CallToolResult | Promise<CallToolResult>;
 }
+
+/** Annotations of a tool that only reads and answers from fixed data: the common case. */
+export const READ_ONLY: Omit<ToolBehaviour, 'title'> = Object.freeze({
+  readOnlyHint: true,
+  destructiveHint: false,
+  idempotentHint: true,
+  openWorldHint: false,
+});
+
+/** Annotations of a read-only tool that asks the client (an LLM or its user) for something. */
+export const ASKS_THE_CLIENT: Omit<ToolBehaviour, 'title'> = Object.freeze({
+  readOnlyHint: true,
+  destructiveHint: false,
+  idempotentHint: false,
+  openWorldHint: true,
+});
+
+/** Annotations of a tool that switches a per-session setting (additive, not idempotent when it toggles). */
+export const SESSION_SWITCH: Omit<ToolBehaviour, 'title'> = Object.freeze({
+  readOnlyHint: false,
+  destructiveHint: false,
+  idempotentHint: false,
+  openWorldHint: false,
+});
 
 export function textResult(...texts: string[]): CallToolResult {
   return { content: texts.map((text) => ({ type: 'text', text })) };
@@ -49,24 +108,45 @@ function describeIssues(error: z.ZodError): string {
   return error.issues.map((issue) => `${issue.path.join('.') || '(arguments)'}: ${issue.message}`).join('; ');
 }
 
-export function defineTool<Args extends z.ZodObject>(spec: ToolSpec<Args>): ToolDefinition {
+/** Protocol errors a tool may raise on purpose; everything else becomes an isError result. */
+function isDeliberateProtocolError(error: unknown): boolean {
+  return error instanceof McpError && error.code === ErrorCode.UrlElicitationRequired;
+}
+
+export function defineTool<Args extends z.ZodObject, Output extends z.ZodObject | undefined = undefined>(
+  spec: ToolSpec<Args, Output>,
+): ToolDefinition {
   const tool: Tool = {
     name: spec.name,
+    title: spec.annotations.title,
     description: spec.description,
-    inputSchema: z.toJSONSchema(spec.args, { io: 'input' }) as Tool['inputSchema'],
+    inputSchema: spec.inputSchema ?? (z.toJSONSchema(spec.args, { io: 'input' }) as Tool['inputSchema']),
+    annotations: spec.annotations satisfies ToolAnnotations,
+    icons: TOOL_ICONS,
   };
+  if (spec.output) tool.outputSchema = z.toJSONSchema(spec.output, { io: 'output' }) as Tool['outputSchema'];
+  if (spec.taskSupport) tool.execution = { taskSupport: spec.taskSupport };
+  const output = spec.output;
   return {
     tool,
+    taskSupport: spec.taskSupport,
     async call(rawArguments, context) {
       const parsed = spec.args.safeParse(rawArguments);
       if (!parsed.success) {
         return toolError(`Invalid arguments for tool ${spec.name}: ${describeIssues(parsed.error)}`);
       }
+      let result: CallToolResult;
       try {
-        return await spec.run(parsed.data, context);
+        result = await spec.run(parsed.data, context);
       } catch (error) {
+        if (isDeliberateProtocolError(error)) throw error;
         return toolError(`Tool ${spec.name} failed: ${error instanceof Error ? error.message : String(error)}`);
       }
+      // A declared outputSchema is a promise to the client: never break it silently.
+      if (output && !result.isError && !output.safeParse(result.structuredContent).success) {
+        return toolError(`Tool ${spec.name} failed: its result does not match its outputSchema`);
+      }
+      return result;
     },
   };
 }
