@@ -1,0 +1,264 @@
+// npm run bench: our MCP server in Redis, two-instance and embedded modes against
+// the official server-everything, under the same load; plus Redis cost per call
+// and memory per idle session. Prints a table, writes bench/results/latest.json.
+// Settings (env): see readSettings() below and docs/performance.md.
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startPrivateRedis } from '../test/support/redis-server.js';
+import { installCleanup, killAllChildren, trackPid } from './lib/children.js';
+import { startCpuWindow } from './lib/cpu.js';
+import { runLoad } from './lib/load.js';
+import { checkEcho, openSessions } from './lib/mcp-client.js';
+import { measureIdleSessions } from './lib/memory.js';
+import { openStatsClient, redisVersion, snapshot, delta } from './lib/redis-stats.js';
+import { evaluate, printReport, writeJson } from './lib/report.js';
+import { startOfficial, startOurs } from './lib/targets.js';
+
+const RESULTS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');
+
+const TARGET_KEYS = ['a', 'b', 'c', 'd'];
+
+function readSettings(env = process.env) {
+  const number = (name, fallback) => {
+    if (env[name] === undefined || env[name] === '') return fallback;
+    const value = Number(env[name]);
+    if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a non-negative number`);
+    return value;
+  };
+  const settings = {
+    durationS: number('BENCH_DURATION_S', 10),
+    warmupS: number('BENCH_WARMUP_S', 3),
+    connections: number('BENCH_CONNECTIONS', 20),
+    /** A call slower than this is a failure (a timeout), which voids the run. */
+    requestTimeoutS: number('BENCH_REQUEST_TIMEOUT_S', 2),
+    idleSessions: number('BENCH_IDLE_SESSIONS', 2000),
+    /** Pause before reading memory; must exceed the server's SUBSCRIPTION_GRACE_MS (2 s). */
+    settleMs: number('BENCH_SETTLE_MS', 2500),
+    // Run order: (d) right before (a), so that the ratio that matters most is
+    // measured under the closest machine conditions; results print as a, b, c, d.
+    targets: (env.BENCH_TARGETS ?? 'd,a,c,b').split(',').map((t) => t.trim()).filter(Boolean),
+    memory: (env.BENCH_MEMORY ?? '1') !== '0',
+    timeoutS: number('BENCH_TIMEOUT_S', 300),
+    /** Exit 1 when a target is missed (by default only a broken run exits non-zero). */
+    strict: env.BENCH_STRICT === '1',
+  };
+  const unknown = settings.targets.filter((key) => !TARGET_KEYS.includes(key));
+  if (unknown.length > 0) throw new Error(`unknown BENCH_TARGETS ${unknown.join(',')} (use ${TARGET_KEYS.join(',')})`);
+  return settings;
+}
+
+/**
+ * The systems under load. Each route says which instance a share of the
+ * connections loads and which instance created (owns) their sessions.
+ */
+function loadTargets(redisUrl) {
+  return {
+    a: {
+      label: '(a) ours, Redis, 1 instance',
+      usesRedis: true,
+      start: async () => [await startOurs('ours-redis', redisUrl)],
+      routes: ([one]) => [{ load: one, owner: one }],
+    },
+    b: {
+      label: '(b) ours, Redis, 2 instances crossed',
+      usesRedis: true,
+      start: async () => [await startOurs('ours-redis-A', redisUrl), await startOurs('ours-redis-B', redisUrl)],
+      // Half the connections load A with sessions B owns, half the other way round.
+      routes: ([first, second]) => [
+        { load: first, owner: second },
+        { load: second, owner: first },
+      ],
+    },
+    c: {
+      label: '(c) ours, embedded',
+      usesRedis: false,
+      start: async () => [await startOurs('ours-embedded', undefined)],
+      routes: ([one]) => [{ load: one, owner: one }],
+    },
+    d: {
+      label: '(d) official server-everything',
+      usesRedis: false,
+      start: async () => [await startOfficial('official')],
+      routes: ([one]) => [{ load: one, owner: one }],
+    },
+  };
+}
+
+/** Sessions for every connection, created on each route's owner; one checked call per route. */
+async function prepareSessions(routes, connections) {
+  const perRoute = Math.ceil(connections / routes.length);
+  const sessionsByPort = new Map();
+  for (const route of routes) {
+    const ids = await openSessions(route.owner.url, perRoute);
+    await checkEcho(route.load.url, ids[0]);
+    sessionsByPort.set(route.load.port, ids);
+  }
+  return sessionsByPort;
+}
+
+/**
+ * Commands an instance issues on timers, whatever the load: the lease renewal
+ * (SET, every INSTANCE_LEASE_TTL_MS / 3) and the sweep's TTL refresh of busy
+ * sessions (PEXPIRE, every 30 s).
+ */
+const HOUSEKEEPING = new Set(['set', 'pexpire']);
+
+/**
+ * Two figures: everything Redis ran in the window over completed calls (what the
+ * brief asks; it includes housekeeping and the calls cut off when the run
+ * stopped), and the call-driven commands over the calls actually sent, which is
+ * the per-call cost the target is about.
+ */
+function redisPerCall(window, run) {
+  const housekeeping = Object.entries(window.byCommand)
+    .filter(([name]) => HOUSEKEEPING.has(name))
+    .reduce((sum, [, n]) => sum + n, 0);
+  return {
+    commands: window.commands,
+    housekeepingCommands: housekeeping,
+    commandsPerCompletedCall: window.commands / run.completed,
+    commandsPerCall: (window.commands - housekeeping) / run.sent,
+    newConnections: window.newConnections,
+    newConnectionsPerCall: window.newConnections / run.completed,
+    byCommand: window.byCommand,
+    perCallByCommand: Object.fromEntries(Object.entries(window.byCommand).map(([name, n]) => [name, n / run.sent])),
+  };
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** CPU of every process in % of one core, plus "others": what the rest of the machine ran meanwhile. */
+function cpuFigures(cpuPercent, redisWindow, seconds) {
+  const figures = { ...cpuPercent };
+  if (redisWindow) figures.redis = (100 * redisWindow.cpuSeconds) / seconds;
+  if (figures.machine !== undefined) {
+    const ours = Object.entries(figures).filter(([name]) => name !== 'machine');
+    figures.others = Math.max(0, figures.machine - ours.reduce((sum, [, pct]) => sum + (pct ?? 0), 0));
+  }
+  return figures;
+}
+
+/**
+ * Completed calls per CPU-second spent by the system under test (its server
+ * processes, and Redis when it has one). Unlike req/s this hardly moves when a
+ * neighbour takes CPU from a shared machine, so its ratios are the steadier ones.
+ */
+function callsPerCpuSecond(run, cpu, names) {
+  const percent = names.reduce((sum, name) => sum + (cpu[name] ?? 0), 0);
+  return run.completed / ((percent / 100) * run.elapsedS);
+}
+
+/** Starts the target, opens its sessions, warms up, then measures one window. */
+async function measureLoad(target, settings, stats) {
+  const servers = await target.start();
+  try {
+    const routes = target.routes(servers);
+    const load = {
+      urls: routes.map((r) => `${r.load.url}/mcp`),
+      sessionsByPort: await prepareSessions(routes, settings.connections),
+      connections: settings.connections,
+      timeoutS: settings.requestTimeoutS,
+    };
+    if (settings.warmupS > 0) await runLoad({ ...load, durationS: settings.warmupS });
+    // Let calls cut off at the end of the warm-up finish before the window opens.
+    await sleep(300);
+
+    const cpuWindow = startCpuWindow(Object.fromEntries(servers.map((s) => [s.name, s.pid])));
+    const redisBefore = target.usesRedis ? await snapshot(stats) : undefined;
+    const run = await runLoad({ ...load, durationS: settings.durationS });
+    const cpuPercent = cpuWindow();
+    let redisWindow;
+    if (redisBefore) {
+      // The calls cut off at the end are counted in `sent`; let their commands land.
+      await sleep(300);
+      redisWindow = delta(redisBefore, await snapshot(stats));
+    }
+    const cpu = cpuFigures(cpuPercent, redisWindow, run.elapsedS);
+    return {
+      label: target.label,
+      ...run,
+      cpuPercent: cpu,
+      callsPerCpuSecond: callsPerCpuSecond(run, cpu, [...servers.map((s) => s.name), 'redis']),
+      redis: redisWindow && redisPerCall(redisWindow, run),
+    };
+  } finally {
+    for (const server of servers) await server.stop();
+  }
+}
+
+function memoryTargets(redisUrl) {
+  return {
+    redis: { label: 'ours, Redis', usesRedis: true, start: () => startOurs('ours-redis-memory', redisUrl, { memoryHook: true }) },
+    embedded: { label: 'ours, embedded', start: () => startOurs('ours-embedded-memory', undefined, { memoryHook: true }) },
+    official: { label: 'official (reference)', start: () => startOfficial('official-memory', { memoryHook: true }) },
+  };
+}
+
+async function machineInfo(stats) {
+  const cpus = os.cpus();
+  return {
+    cpus: cpus.length,
+    cpuModel: cpus[0]?.model.trim() ?? 'unknown',
+    memoryGiB: Number((os.totalmem() / 2 ** 30).toFixed(1)),
+    loadAverageAtStart: os.loadavg().map((n) => Number(n.toFixed(2))),
+    node: process.version,
+    redis: await redisVersion(stats),
+    platform: `${os.type()} ${os.release()}`,
+  };
+}
+
+async function main() {
+  const settings = readSettings();
+  installCleanup(settings.timeoutS * 1000);
+  const redis = await startPrivateRedis();
+  trackPid('redis-server', redis.pid);
+  const stats = await openStatsClient(redis.url);
+  const results = { date: new Date().toISOString(), settings, machine: await machineInfo(stats), loads: {}, memory: {} };
+  try {
+    const targets = loadTargets(redis.url);
+    for (const key of settings.targets) {
+      const target = targets[key];
+      console.error(`bench: ${target.label}: ${settings.warmupS} s warm-up + ${settings.durationS} s`);
+      results.loads[key] = await measureLoad(target, settings, stats);
+    }
+    if (settings.memory) {
+      for (const [key, target] of Object.entries(memoryTargets(redis.url))) {
+        console.error(`bench: ${settings.idleSessions} idle sessions on ${target.label}`);
+        results.memory[key] = {
+          label: target.label,
+          ...(await measureIdleSessions({
+            start: target.start,
+            count: settings.idleSessions,
+            warmupCount: 50,
+            settleMs: settings.settleMs,
+            statsClient: target.usesRedis ? stats : undefined,
+          })),
+        };
+      }
+    }
+  } finally {
+    await stats.close().catch(() => undefined);
+    await redis.stop();
+  }
+  results.machine.loadAverageAtEnd = os.loadavg().map((n) => Number(n.toFixed(2)));
+  results.loads = Object.fromEntries(Object.entries(results.loads).sort(([x], [y]) => x.localeCompare(y)));
+  results.checks = evaluate(results);
+  printReport(results);
+  console.log(`\nwrote ${writeJson(results, RESULTS_DIR)}`);
+  const broken = Object.values(results.loads).some((run) => run.failures > 0);
+  const missed = results.checks.some((check) => check.status === 'FAIL');
+  return broken || (settings.strict && missed) ? 1 : 0;
+}
+
+main().then(
+  (code) => {
+    killAllChildren();
+    process.exit(code);
+  },
+  (error) => {
+    console.error(`bench failed: ${error.stack ?? error}`);
+    killAllChildren();
+    process.exit(1);
+  },
+);
