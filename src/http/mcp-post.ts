@@ -3,12 +3,12 @@ import type { Request } from 'express';
 import {
   DEFAULT_NEGOTIATED_PROTOCOL_VERSION,
   ErrorCode,
-  isInitializeRequest,
-  isJSONRPCRequest,
+  InitializeRequestSchema,
   type JSONRPCMessage,
 } from '@modelcontextprotocol/sdk/types.js';
 import { principalOf, type Principal } from '../auth/principal.js';
 import { channels, streamKeyFor } from '../routing/channels.js';
+import { isInitialize, isRequest } from '../routing/message-kinds.js';
 import { envelope, type RequestMeta } from '../routing/envelopes.js';
 import type { Runtime } from '../session/runtime.js';
 import type { SessionMeta } from '../session/session-directory.js';
@@ -42,7 +42,7 @@ export function mcpPost(rt: Runtime, keepAlive: KeepAlive): RequestHandler {
     }
     const { messages } = parsed;
     const principal = principalOf(res);
-    const requests = messages.filter(isJSONRPCRequest);
+    const requests = messages.filter(isRequest);
     if (new Set(requests.map((m) => streamKeyFor(m.id))).size !== requests.length) {
       sendJsonRpcError(res, 400, ErrorCode.InvalidRequest, 'Invalid Request: duplicate request ids in one batch');
       return;
@@ -51,9 +51,14 @@ export function mcpPost(rt: Runtime, keepAlive: KeepAlive): RequestHandler {
     let sessionId: string;
     let meta: SessionMeta;
     let headers: Record<string, string> | undefined;
-    if (messages.some(isInitializeRequest)) {
+    if (messages.some(isInitialize)) {
       if (messages.length > 1) {
         sendJsonRpcError(res, 400, ErrorCode.InvalidRequest, 'Invalid Request: initialize must be sent alone');
+        return;
+      }
+      // No session is created for an initialize the server could not answer.
+      if (!InitializeRequestSchema.safeParse(messages[0]).success) {
+        sendJsonRpcError(res, 400, ErrorCode.InvalidParams, 'Invalid params: initialize needs protocolVersion, capabilities and clientInfo');
         return;
       }
       try {
@@ -114,7 +119,7 @@ const PRIMING_SINCE = '2025-11-25';
 
 /** The protocol version the client speaks: from initialize itself, else its header. */
 function clientVersion(req: Request, messages: JSONRPCMessage[]): string {
-  for (const message of messages) if (isInitializeRequest(message)) return message.params.protocolVersion;
+  for (const message of messages) if (isInitialize(message)) return String(message.params.protocolVersion);
   const header = req.headers['mcp-protocol-version'];
   return typeof header === 'string' ? header : DEFAULT_NEGOTIATED_PROTOCOL_VERSION;
 }

@@ -1,8 +1,6 @@
 import type { Response } from 'express';
 import {
   ErrorCode,
-  isJSONRPCErrorResponse,
-  isJSONRPCResultResponse,
   type JSONRPCMessage,
   type RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
@@ -10,6 +8,7 @@ import type { Principal } from '../auth/principal.js';
 import { channels } from '../routing/channels.js';
 import { formatEventId, comparePositions, type StoredEvent } from '../routing/event-store.js';
 import { envelope, type ToClientEnvelope } from '../routing/envelopes.js';
+import { isResponse } from '../routing/message-kinds.js';
 import type { StreamSink } from '../session/client-stream-hub.js';
 import type { OwnerDependent } from '../session/owner-watch.js';
 import { POLL_RETRY_MS } from '../session/owner-transport.js';
@@ -96,7 +95,7 @@ export class RequestStream implements OwnerDependent {
   /** Starts the response: priming event, replayed events, then what arrived meanwhile, then live. */
   open(replay: StoredEvent[] = []): void {
     if (this.clientGone) return;
-    this.writer.open(this.target.headers);
+    this.writer.open(this.target.headers, false);
     const firstKey = this.pending.keys().next().value;
     if (this.options.prime && firstKey !== undefined) {
       this.writer.prime(formatEventId({ position: '0-0', delivery: this.options.delivery, streamKey: firstKey }), POLL_RETRY_MS);
@@ -154,7 +153,7 @@ export class RequestStream implements OwnerDependent {
         }
         const id = position ? formatEventId({ position, delivery: this.options.delivery, streamKey: key }) : undefined;
         this.writer.event(JSON.stringify(message), { id });
-        if ((isJSONRPCResultResponse(message) || isJSONRPCErrorResponse(message)) && this.pending.has(key)) {
+        if (isResponse(message) && this.pending.has(key)) {
           this.settle(key);
         }
         break;

@@ -1,4 +1,4 @@
-import { JSONRPCMessageSchema, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 
 /**
@@ -8,6 +8,17 @@ import { z } from 'zod';
  */
 
 const ENVELOPE_VERSION = 1;
+
+/**
+ * The JSON-RPC message inside an envelope. Its shape is checked here; its content
+ * was validated where it entered (the HTTP edge checks client messages against the
+ * JSON-RPC schema; the SDK Server produced the server's) and the SDK that consumes
+ * it validates it again, so a full schema here would only repeat that work on the
+ * hot path.
+ */
+const EnvelopedMessageSchema = z
+  .looseObject({ jsonrpc: z.literal('2.0'), method: z.string().optional(), id: z.union([z.string(), z.number()]).optional() })
+  .refine((m) => m.method !== undefined || m.id !== undefined, 'not a JSON-RPC message') as unknown as z.ZodType<JSONRPCMessage>;
 
 export const PrincipalSchema = z.object({
   userId: z.string().min(1).max(512),
@@ -27,7 +38,7 @@ export const ToServerEnvelopeSchema = z.discriminatedUnion('type', [
   z.object({
     v: z.literal(ENVELOPE_VERSION),
     type: z.literal('message'),
-    message: JSONRPCMessageSchema,
+    message: EnvelopedMessageSchema,
     principal: PrincipalSchema,
     /** Identifies the HTTP request carrying a client request, so replies reach it and no other. */
     delivery: z.string().max(64).optional(),
@@ -47,7 +58,7 @@ export const ToClientEnvelopeSchema = z.discriminatedUnion('type', [
   z.object({
     v: z.literal(ENVELOPE_VERSION),
     type: z.literal('message'),
-    message: JSONRPCMessageSchema,
+    message: EnvelopedMessageSchema,
     delivery: z.string().max(64).optional(),
     /** Where the owner stored the message (Streamable HTTP): the stream can resume after it. */
     position: z.string().max(40).optional(),
@@ -126,6 +137,18 @@ export const envelope = {
   terminated: (reason: string): ToClientEnvelope => ({ v: ENVELOPE_VERSION, type: 'terminated', reason }),
   shutdown: (reason: string): ControlEnvelope => ({ v: ENVELOPE_VERSION, type: 'shutdown', reason }),
 };
+
+/**
+ * A `message` reply serialized around an already serialized JSON-RPC message, so
+ * that the owner stringifies each message once for both the event log and the bus.
+ * Equivalent to JSON.stringify(envelope.reply(...)) — tested so.
+ */
+export function serializeReply(messageJson: string, delivery?: string, position?: string): string {
+  let json = `{"v":${ENVELOPE_VERSION},"type":"message"`;
+  if (delivery !== undefined) json += `,"delivery":${JSON.stringify(delivery)}`;
+  if (position !== undefined) json += `,"position":${JSON.stringify(position)}`;
+  return `${json},"message":${messageJson}}`;
+}
 
 /** Parses an envelope from the wire; undefined (never a throw) for anything malformed. */
 export function decode<T>(schema: z.ZodType<T>, raw: string): T | undefined {

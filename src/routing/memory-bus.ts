@@ -4,7 +4,7 @@ import type { BusListener, MessageBus } from './bus.js';
  * The embedded mode's bus: same semantics as Redis pub/sub within one process.
  * Delivery is deferred to a microtask so that publishers never re-enter their
  * subscribers synchronously, as with a real broker. Patterns support the only
- * form we use: a literal prefix followed by '*'.
+ * form we use: a literal prefix ending in ':' followed by '*'.
  */
 export class MemoryBus implements MessageBus {
   private readonly channelListeners = new Map<string, Set<BusListener>>();
@@ -12,8 +12,11 @@ export class MemoryBus implements MessageBus {
 
   async publish(channel: string, message: string): Promise<number> {
     const targets: BusListener[] = [...(this.channelListeners.get(channel) ?? [])];
-    for (const [pattern, listeners] of this.patternListeners) {
-      if (channel.startsWith(pattern.slice(0, -1))) targets.push(...listeners);
+    // Patterns are 'prefix*' with the prefix ending at a ':'; look up each such prefix
+    // of the channel instead of scanning every pattern.
+    for (let at = channel.indexOf(':'); at >= 0; at = channel.indexOf(':', at + 1)) {
+      const listeners = this.patternListeners.get(`${channel.slice(0, at + 1)}*`);
+      if (listeners) targets.push(...listeners);
     }
     if (targets.length > 0) {
       queueMicrotask(() => {
@@ -32,7 +35,7 @@ export class MemoryBus implements MessageBus {
   }
 
   async pSubscribe(pattern: string, listener: BusListener): Promise<void> {
-    if (!pattern.endsWith('*')) throw new Error(`unsupported pattern ${pattern}`);
+    if (!pattern.endsWith(':*')) throw new Error(`unsupported pattern ${pattern}`);
     add(this.patternListeners, pattern, listener);
   }
 

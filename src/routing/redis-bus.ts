@@ -10,6 +10,8 @@ import type { RedisClient } from './redis-connections.js';
 export class RedisBus implements MessageBus {
   private readonly channelListeners = new Map<string, Set<BusListener>>();
   private readonly patternListeners = new Map<string, Set<BusListener>>();
+  /** One dispatcher per pattern: Redis says which pattern matched, so no message scans them all. */
+  private readonly patternDispatchers = new Map<string, BusListener>();
 
   constructor(
     private readonly publisher: RedisClient,
@@ -39,10 +41,15 @@ export class RedisBus implements MessageBus {
 
   async pSubscribe(pattern: string, listener: BusListener): Promise<void> {
     if (addListener(this.patternListeners, pattern, listener)) {
+      const dispatch: BusListener = (message, channel) => {
+        for (const each of this.patternListeners.get(pattern) ?? []) each(message, channel);
+      };
+      this.patternDispatchers.set(pattern, dispatch);
       try {
-        await this.subscriber.pSubscribe(pattern, this.dispatchPattern);
+        await this.subscriber.pSubscribe(pattern, dispatch);
       } catch (error) {
         removeListener(this.patternListeners, pattern, listener);
+        this.patternDispatchers.delete(pattern);
         throw error;
       }
     }
@@ -50,7 +57,9 @@ export class RedisBus implements MessageBus {
 
   async pUnsubscribe(pattern: string, listener: BusListener): Promise<void> {
     if (removeListener(this.patternListeners, pattern, listener)) {
-      await this.subscriber.pUnsubscribe(pattern, this.dispatchPattern).catch(() => undefined);
+      const dispatch = this.patternDispatchers.get(pattern);
+      this.patternDispatchers.delete(pattern);
+      if (dispatch) await this.subscriber.pUnsubscribe(pattern, dispatch).catch(() => undefined);
     }
   }
 
@@ -62,12 +71,6 @@ export class RedisBus implements MessageBus {
     for (const listener of this.channelListeners.get(channel) ?? []) listener(message, channel);
   };
 
-  private readonly dispatchPattern = (message: string, channel: string): void => {
-    for (const [pattern, listeners] of this.patternListeners) {
-      if (!channel.startsWith(pattern.slice(0, -1))) continue;
-      for (const listener of listeners) listener(message, channel);
-    }
-  };
 }
 
 /** Returns true when this is the key's first listener (so Redis must subscribe). */

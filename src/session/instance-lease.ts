@@ -12,6 +12,8 @@ import type { Logger } from '../observability/logger.js';
 export class InstanceLease {
   private renewTimer: NodeJS.Timeout | undefined;
   private readonly verdicts = new Map<string, { alive: boolean; checkedAt: number }>();
+  /** Checks under way, so that concurrent requests share one EXISTS per owner. */
+  private readonly checking = new Map<string, Promise<boolean>>();
   private readonly value: string;
 
   constructor(
@@ -45,10 +47,19 @@ export class InstanceLease {
     if (instanceId === this.instanceId) return true;
     const cached = this.verdicts.get(instanceId);
     if (cached && Date.now() - cached.checkedAt < this.recheckMs) return cached.alive;
-    const [alive] = await this.kv.existing([keys.instanceLease(instanceId)]);
-    this.verdicts.set(instanceId, { alive: alive === true, checkedAt: Date.now() });
-    if (this.verdicts.size > 1000) this.pruneVerdicts();
-    return alive === true;
+    let check = this.checking.get(instanceId);
+    if (!check) {
+      check = this.kv
+        .existing([keys.instanceLease(instanceId)])
+        .then(([alive]) => {
+          this.verdicts.set(instanceId, { alive: alive === true, checkedAt: Date.now() });
+          if (this.verdicts.size > 1000) this.pruneVerdicts();
+          return alive === true;
+        })
+        .finally(() => this.checking.delete(instanceId));
+      this.checking.set(instanceId, check);
+    }
+    return check;
   }
 
   private async renew(): Promise<void> {

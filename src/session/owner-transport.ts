@@ -1,18 +1,15 @@
 import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
   ErrorCode,
-  isJSONRPCErrorResponse,
-  isJSONRPCNotification,
-  isJSONRPCRequest,
-  isJSONRPCResultResponse,
   type JSONRPCMessage,
   type MessageExtraInfo,
   type RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { MessageBus } from '../routing/bus.js';
 import { PositionClock, type EventStore } from '../routing/event-store.js';
+import { isInitialize, isNotification, isRequest, isResponse } from '../routing/message-kinds.js';
 import { channels, STANDALONE_STREAM, streamKeyFor } from '../routing/channels.js';
-import { envelope, type ToClientEnvelope, type ToServerEnvelope } from '../routing/envelopes.js';
+import { envelope, serializeReply, type ToClientEnvelope, type ToServerEnvelope } from '../routing/envelopes.js';
 import type { TransportKind } from './session-directory.js';
 
 type MessageEnvelope = Extract<ToServerEnvelope, { type: 'message' }>;
@@ -68,7 +65,7 @@ export class OwnerTransport implements Transport {
     if (this.closed) return;
     this.onActivity();
     const { message } = incoming;
-    if (isJSONRPCRequest(message)) {
+    if (isRequest(message)) {
       const key = streamKeyFor(message.id);
       if (this.inflight.has(key)) {
         // A second request with an id still in flight would steal the first one's replies.
@@ -79,13 +76,13 @@ export class OwnerTransport implements Transport {
     }
     const extra: MessageExtraInfo = {};
     if (incoming.request) extra.requestInfo = { headers: incoming.request.headers };
-    if (isJSONRPCRequest(message) && this.canPoll(incoming)) {
+    if (isRequest(message) && this.canPoll(incoming)) {
       const key = streamKeyFor(message.id);
       extra.closeSSEStream = () => void this.closeStream(key);
       extra.closeStandaloneSSEStream = () => void this.closeStream(STANDALONE_STREAM);
     }
     this.onmessage?.(message, extra);
-    if (isJSONRPCNotification(message) && message.method === 'notifications/cancelled') {
+    if (isNotification(message) && message.method === 'notifications/cancelled') {
       this.endCancelled(message.params?.requestId);
     }
   }
@@ -95,7 +92,7 @@ export class OwnerTransport implements Transport {
     this.onActivity();
     let key = STANDALONE_STREAM;
     let delivery: string | undefined;
-    if (isJSONRPCResultResponse(message) || isJSONRPCErrorResponse(message)) {
+    if (isResponse(message)) {
       if (message.id === undefined || message.id === null) return;
       key = streamKeyFor(message.id);
       if (!this.inflight.has(key)) return; // cancelled or already answered: nobody waits for it
@@ -109,20 +106,16 @@ export class OwnerTransport implements Transport {
         delivery = this.inflight.get(related)?.delivery;
       }
     }
+    const json = JSON.stringify(message);
     if (!this.events) {
-      await this.publish(key, envelope.reply(message, delivery));
+      await this.publishRaw(key, serializeReply(json, delivery));
       return;
     }
     const position = this.positions.next();
     // Both commands leave in this tick, in this order, on one connection: by the
     // time anyone receives the message, it is in the log.
-    const stored = this.events.append(this.sessionId, {
-      position,
-      streamKey: key,
-      delivery: delivery ?? '',
-      message: JSON.stringify(message),
-    });
-    const published = this.publish(key, envelope.reply(message, delivery, position));
+    const stored = this.events.append(this.sessionId, { position, streamKey: key, delivery: delivery ?? '', message: json });
+    const published = this.publishRaw(key, serializeReply(json, delivery, position));
     const [storing] = await Promise.allSettled([stored, published]);
     if (storing.status === 'rejected') this.onerror?.(storing.reason as Error);
     await published;
@@ -133,7 +126,7 @@ export class OwnerTransport implements Transport {
     if (!this.events) return false;
     const { message } = incoming;
     const version =
-      isJSONRPCRequest(message) && message.method === 'initialize'
+      isInitialize(message)
         ? String((message.params as { protocolVersion?: unknown } | undefined)?.protocolVersion ?? '')
         : (incoming.request?.headers['mcp-protocol-version'] ?? this.protocolVersion ?? '');
     return version >= POLLING_SINCE;
@@ -176,9 +169,13 @@ export class OwnerTransport implements Transport {
     );
   }
 
-  private async publish(key: string, payload: ToClientEnvelope, evenIfClosed = false): Promise<void> {
+  private publish(key: string, payload: ToClientEnvelope, evenIfClosed = false): Promise<void> {
+    return this.publishRaw(key, JSON.stringify(payload), evenIfClosed);
+  }
+
+  private async publishRaw(key: string, payload: string, evenIfClosed = false): Promise<void> {
     if (this.closed && !evenIfClosed) return;
     const channel = this.kind === 'sse' ? channels.sseToClient(this.sessionId) : channels.toClient(this.sessionId, key);
-    await this.bus.publish(channel, JSON.stringify(payload));
+    await this.bus.publish(channel, payload);
   }
 }
