@@ -1,7 +1,7 @@
 import cors from 'cors';
 import express, { type Express } from 'express';
 import helmet from 'helmet';
-import { attachAnonymousPrincipal } from './auth/principal.js';
+import { createAuth } from './auth/index.js';
 import { errorHandler, notFoundHandler } from './http/errors.js';
 import { KeepAlive } from './http/keep-alive.js';
 import { legacySseMessage, legacySseStream, messagePreconditions } from './http/legacy-sse.js';
@@ -14,6 +14,7 @@ import type { Runtime } from './session/runtime.js';
 
 const MCP_REQUEST_HEADERS = ['Content-Type', 'Accept', 'Authorization', 'Mcp-Session-Id', 'Mcp-Protocol-Version', 'Last-Event-ID'];
 const MCP_EXPOSED_HEADERS = ['Mcp-Session-Id', 'Mcp-Protocol-Version', 'WWW-Authenticate'];
+const MCP_PATHS = ['/mcp', '/sse', '/message'];
 
 /** The express application, middleware in the order requests meet it. */
 export function createApp(rt: Runtime): Express {
@@ -40,8 +41,13 @@ export function createApp(rt: Runtime): Express {
       maxAge: 600,
     }),
   );
-  // 4. Who is asking. Every route below sees a principal.
-  app.use(attachAnonymousPrincipal);
+  // 4. Discovery, the OAuth authorization server and the fake upstream IdP (AUTH_MODE decides which),
+  //    each endpoint behind its own rate limit.
+  const auth = createAuth(rt);
+  app.use(auth.router);
+  // 5. The MCP endpoints: per-client rate limit, then who is asking (a verified bearer token, or the
+  //    anonymous user when AUTH_MODE=none). Every MCP route below sees a principal.
+  app.use(MCP_PATHS, auth.mcpRateLimit, auth.authenticate);
 
   const keepAlive = new KeepAlive();
   const json = express.json({ limit: config.maxBodyBytes, strict: false, type: () => true });

@@ -10,6 +10,8 @@ const booleanFlag = z
   .transform((value) => ['true', '1', 'yes', 'on'].includes(value));
 
 const positiveInt = z.coerce.number().int().positive();
+/** A count where 0 means "off" (rate limits). */
+const countOrOff = z.coerce.number().int().min(0);
 
 const EnvSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3232),
@@ -30,6 +32,17 @@ const EnvSchema = z.object({
   MAX_BODY_BYTES: positiveInt.default(4 * 1024 * 1024),
   SHUTDOWN_GRACE_MS: positiveInt.default(10000),
   JSON_LOGS: booleanFlag.optional(),
+  AUTH_INTROSPECTION_URL: z.url({ protocol: /^https?$/ }).optional(),
+  AUTH_INTROSPECTION_CLIENT_ID: z.string().min(1).max(512).optional(),
+  AUTH_INTROSPECTION_CLIENT_SECRET: z.string().min(1).max(1024).optional(),
+  AUTH_INTROSPECTION_CACHE_S: positiveInt.max(300).default(10),
+  RATE_LIMIT_WINDOW_S: positiveInt.default(900),
+  RATE_LIMIT_REGISTER: countOrOff.default(20),
+  RATE_LIMIT_AUTHORIZE: countOrOff.default(100),
+  RATE_LIMIT_TOKEN: countOrOff.default(50),
+  RATE_LIMIT_REVOKE: countOrOff.default(50),
+  RATE_LIMIT_IDP: countOrOff.default(100),
+  RATE_LIMIT_MCP_PER_MINUTE: countOrOff.optional(),
 });
 
 export interface Config {
@@ -55,7 +68,28 @@ export interface Config {
   maxBodyBytes: number;
   shutdownGraceMs: number;
   jsonLogs: boolean;
+  /** AUTH_MODE=external: where and how tokens are introspected (RFC 7662). */
+  introspection: {
+    /** Explicit endpoint; otherwise discovered from AUTH_SERVER_URL's RFC 8414 metadata. */
+    url: string | undefined;
+    clientId: string | undefined;
+    clientSecret: string | undefined;
+    cacheMs: number;
+  };
+  /** Requests per client IP; 0 = no limit. The OAuth and IdP limits share one window. */
+  rateLimits: {
+    windowMs: number;
+    register: number;
+    authorize: number;
+    token: number;
+    revoke: number;
+    idp: number;
+    /** /mcp, /sse and /message, per minute. */
+    mcpPerMinute: number;
+  };
 }
+
+const LOOPBACK_ISSUER_HOSTS = new Set(['localhost', '127.0.0.1']);
 
 export class ConfigError extends Error {}
 
@@ -90,7 +124,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.AUTH_MODE === 'external' && !e.AUTH_SERVER_URL) {
     throw new ConfigError('Invalid configuration: AUTH_SERVER_URL: required when AUTH_MODE=external');
   }
+  if (e.AUTH_MODE === 'external' && !(e.AUTH_INTROSPECTION_CLIENT_ID && e.AUTH_INTROSPECTION_CLIENT_SECRET)) {
+    const missing = e.AUTH_INTROSPECTION_CLIENT_ID ? 'AUTH_INTROSPECTION_CLIENT_SECRET' : 'AUTH_INTROSPECTION_CLIENT_ID';
+    throw new ConfigError(`Invalid configuration: ${missing}: required when AUTH_MODE=external`);
+  }
   const baseUri = new URL(e.BASE_URI ?? `http://localhost:${e.PORT}`);
+  if (e.AUTH_MODE === 'internal') {
+    // BASE_URI is the issuer (RFC 8414 §2): https, no query or fragment. The path
+    // must be empty, because the well-known documents are served at the root.
+    if (baseUri.protocol !== 'https:' && !LOOPBACK_ISSUER_HOSTS.has(baseUri.hostname)) {
+      throw new ConfigError('Invalid configuration: BASE_URI: must be https when AUTH_MODE=internal (http only for localhost or 127.0.0.1)');
+    }
+    if (baseUri.search || baseUri.hash || baseUri.pathname.replace(/\/$/, '') !== '') {
+      throw new ConfigError('Invalid configuration: BASE_URI: must be an origin without path, query or fragment when AUTH_MODE=internal');
+    }
+  }
   return {
     port: e.PORT,
     host: e.HOST,
@@ -110,5 +158,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxBodyBytes: e.MAX_BODY_BYTES,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     jsonLogs: e.JSON_LOGS ?? true,
+    introspection: {
+      url: e.AUTH_INTROSPECTION_URL,
+      clientId: e.AUTH_INTROSPECTION_CLIENT_ID,
+      clientSecret: e.AUTH_INTROSPECTION_CLIENT_SECRET,
+      cacheMs: e.AUTH_INTROSPECTION_CACHE_S * 1000,
+    },
+    rateLimits: {
+      windowMs: e.RATE_LIMIT_WINDOW_S * 1000,
+      register: e.RATE_LIMIT_REGISTER,
+      authorize: e.RATE_LIMIT_AUTHORIZE,
+      token: e.RATE_LIMIT_TOKEN,
+      revoke: e.RATE_LIMIT_REVOKE,
+      idp: e.RATE_LIMIT_IDP,
+      // AUTH_MODE=none serves local runs and benchmarks: no /mcp limit unless asked for.
+      mcpPerMinute: e.RATE_LIMIT_MCP_PER_MINUTE ?? (e.AUTH_MODE === 'none' ? 0 : 1200),
+    },
   };
 }

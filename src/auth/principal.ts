@@ -5,8 +5,10 @@ export type { Principal };
 
 /**
  * The seam between authentication and everything else: each request carries a
- * principal (who is asking). Sessions belong to principal.userId. Until tokens are
- * verified, every request is the one anonymous user.
+ * principal (who is asking). Sessions belong to principal.userId. The bearer
+ * authentication of /mcp, /sse and /message (resource/authenticate.ts) sets it
+ * from the verified token; with AUTH_MODE=none every request is the one
+ * anonymous user.
  */
 export const ANONYMOUS: Principal = Object.freeze({ userId: 'anonymous', clientId: 'anonymous', scopes: [] as string[] });
 

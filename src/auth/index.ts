@@ -1,0 +1,59 @@
+import express, { type RequestHandler, type Router } from 'express';
+import type { Runtime } from '../session/runtime.js';
+import { TOKEN_CACHE_MAX_AGE_MS, TOKEN_CACHE_MAX_ENTRIES } from './constants.js';
+import { attachAnonymousPrincipal } from './principal.js';
+import { createLimiters } from './rate-limit/limiters.js';
+import { bearerAuthentication } from './resource/authenticate.js';
+import { CachingVerifier } from './resource/caching-verifier.js';
+import { IntrospectionLookup } from './resource/introspection.js';
+import { RevocationFeed } from './revocations.js';
+import { createAuthorizationServer } from './server/authorization-server.js';
+import { metadataRouter, protectedResourceMetadata } from './server/endpoints/metadata.js';
+import { authUrls } from './urls.js';
+
+export interface Auth {
+  /** Discovery, the authorization server and the fake IdP (as AUTH_MODE has them). */
+  router: Router;
+  /** Per-client rate limit of /mcp, /sse and /message. */
+  mcpRateLimit: RequestHandler;
+  /** Sets res.locals.principal, or answers 401/503. */
+  authenticate: RequestHandler;
+}
+
+/**
+ * Authorization as AUTH_MODE says:
+ * - `internal`: our authorization server and fake IdP in this process; tokens
+ *   verified against the shared store and cached, revocations on the bus;
+ * - `external`: tokens introspected at AUTH_SERVER_URL (RFC 7662), briefly cached;
+ * - `none`: everyone is the anonymous user (local runs only: unsafe in public).
+ */
+export function createAuth(rt: Runtime): Auth {
+  const { config, logger } = rt;
+  const limiters = createLimiters(rt, { oauth: config.authMode === 'internal' });
+  if (config.authMode === 'none') {
+    return { router: express.Router(), mcpRateLimit: limiters.mcp, authenticate: attachAnonymousPrincipal };
+  }
+  const urls = authUrls(config);
+  let router: Router;
+  let verifier: CachingVerifier;
+  if (config.authMode === 'internal') {
+    const feed = new RevocationFeed(rt.backend.bus, logger);
+    feed.start().catch((error: Error) => logger.warn('revocation feed not subscribed; verified tokens are not cached', { error: error.message }));
+    const server = createAuthorizationServer({ kv: rt.backend.kv, urls, limiters, feed, logger });
+    router = server.router;
+    verifier = new CachingVerifier(server.tokens, { maxAgeMs: TOKEN_CACHE_MAX_AGE_MS, maxEntries: TOKEN_CACHE_MAX_ENTRIES, revocations: feed });
+  } else {
+    const lookup = new IntrospectionLookup({
+      authServerUrl: config.authServerUrl!,
+      introspectionUrl: config.introspection.url,
+      clientId: config.introspection.clientId!,
+      clientSecret: config.introspection.clientSecret!,
+      resource: urls.resource,
+      logger,
+    });
+    router = metadataRouter(urls, protectedResourceMetadata(urls, config.authServerUrl!));
+    verifier = new CachingVerifier(lookup, { maxAgeMs: config.introspection.cacheMs, maxEntries: TOKEN_CACHE_MAX_ENTRIES });
+  }
+  const authenticate = bearerAuthentication({ verifier, resource: urls.resource, resourceMetadataUrl: urls.resourceMetadata, logger });
+  return { router, mcpRateLimit: limiters.mcp, authenticate };
+}

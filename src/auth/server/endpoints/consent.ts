@@ -1,0 +1,51 @@
+import express, { type RequestHandler, type Router } from 'express';
+import type { AuthUrls } from '../../urls.js';
+import { redirectWithError } from '../authorization-response.js';
+import type { PendingAuthorizationModel } from '../models/pending-authorization.js';
+import { sendOAuthError } from '../oauth-errors.js';
+import { single } from '../params.js';
+
+/** Where the consent page sends an approved request: the fake upstream IdP, with our request id as its state. */
+export const IDP_AUTHORIZE_PATH = '/fakeupstreamauth/authorize';
+
+/**
+ * POST /consent, from the consent page. Approve: on to the fake upstream IdP.
+ * Deny: back to the client with access_denied. The request id in the form is
+ * 256 random bits, and the Origin check in front refuses cross-site posts.
+ */
+export function consentEndpoint(deps: { pending: PendingAuthorizationModel; urls: AuthUrls; limiter: RequestHandler }): Router {
+  const router = express.Router();
+  router.use(deps.limiter);
+  router.use(express.urlencoded({ extended: false, limit: '16kb' }));
+  router.all('/', async (req, res, next) => {
+    res.setHeader('Cache-Control', 'no-store');
+    if (req.method !== 'POST') {
+      res.setHeader('Allow', 'POST');
+      sendOAuthError(res, 405, 'invalid_request', `Method ${req.method} not allowed`);
+      return;
+    }
+    const pendingId = single(req.body, 'pending');
+    const decision = single(req.body, 'decision');
+    if (pendingId === undefined || (decision !== 'approve' && decision !== 'deny')) {
+      sendOAuthError(res, 400, 'invalid_request', 'pending (once) and decision=approve|deny are required');
+      return;
+    }
+    try {
+      const record = await deps.pending.find(pendingId);
+      if (!record) {
+        sendOAuthError(res, 400, 'invalid_request', 'Unknown or expired authorization request; start again from the application');
+        return;
+      }
+      if (decision === 'deny') {
+        await deps.pending.remove(pendingId);
+        redirectWithError(res, record.redirectUri, deps.urls.issuer, 'access_denied', 'The user denied the request', record.state, 303);
+        return;
+      }
+      await deps.pending.markConsented(pendingId, record);
+      res.redirect(303, `${IDP_AUTHORIZE_PATH}?state=${encodeURIComponent(pendingId)}`);
+    } catch (error) {
+      next(error);
+    }
+  });
+  return router;
+}

@@ -1,0 +1,76 @@
+/**
+ * App instances with the OAuth authorization server on (AUTH_MODE=internal).
+ * BASE_URI is the issuer and names the resource, so an instance must know its
+ * public URL before it listens: each gets a free port picked in advance. Instances
+ * of one deployment (the multi-instance suites) share one BASE_URI, as they would
+ * behind a load balancer; rate limits are raised so that suites never meet them
+ * (the rate-limit tests set their own).
+ */
+import type { RunningServer } from '../../src/server.js';
+import { startInstance } from './instances.js';
+import { freePort } from './redis-server.js';
+
+export const HIGH_RATE_LIMITS: Record<string, string> = {
+  RATE_LIMIT_REGISTER: '100000',
+  RATE_LIMIT_AUTHORIZE: '100000',
+  RATE_LIMIT_TOKEN: '100000',
+  RATE_LIMIT_REVOKE: '100000',
+  RATE_LIMIT_IDP: '100000',
+  RATE_LIMIT_MCP_PER_MINUTE: '100000',
+};
+
+export interface AuthDeployment {
+  /** The public URL (BASE_URI): issuer, and the resource is `${baseUri}/mcp`. */
+  baseUri: string;
+  servers: RunningServer[];
+  urls: string[];
+  stop(): Promise<void>;
+}
+
+/**
+ * One deployment: `count` instances sharing BASE_URI (the first instance's own
+ * URL), on Redis when `redisUrl` is given, else a single embedded instance.
+ */
+export async function startAuthDeployment(
+  redisUrl: string | undefined,
+  count = redisUrl ? 2 : 1,
+  overrides: Record<string, string> = {},
+): Promise<AuthDeployment> {
+  const ports = await Promise.all(Array.from({ length: count }, () => freePort()));
+  const baseUri = `http://127.0.0.1:${ports[0]}`;
+  const servers: RunningServer[] = [];
+  try {
+    for (const port of ports) {
+      servers.push(
+        await startInstance(redisUrl, {
+          AUTH_MODE: 'internal',
+          BASE_URI: baseUri,
+          PORT: String(port),
+          ...HIGH_RATE_LIMITS,
+          ...overrides,
+        }),
+      );
+    }
+  } catch (error) {
+    await Promise.all(servers.map((s) => s.stop()));
+    throw error;
+  }
+  return {
+    baseUri,
+    servers,
+    urls: servers.map((s) => s.url),
+    stop: async () => {
+      await Promise.all(servers.map((s) => s.stop()));
+    },
+  };
+}
+
+export type AuthBackendCase = [name: string, start: () => Promise<AuthDeployment>];
+
+/** Embedded (one instance) and Redis (two instances of one deployment, sharing the run's Redis). */
+export function authBackendCases(overrides: Record<string, string> = {}): AuthBackendCase[] {
+  return [
+    ['embedded in-memory, one instance', () => startAuthDeployment(undefined, 1, overrides)],
+    ['Redis, two instances', () => startAuthDeployment(process.env.TEST_REDIS_URL!, 2, overrides)],
+  ];
+}
