@@ -41,12 +41,10 @@ export function createApp(rt: Runtime): Express {
       maxAge: 600,
     }),
   );
-  // 4. Discovery, the OAuth authorization server and the fake upstream IdP (AUTH_MODE decides which),
-  //    each endpoint behind its own rate limit.
+  // 4. The MCP endpoints: per-client rate limit, then who is asking (a verified bearer token, or the
+  //    anonymous user when AUTH_MODE=none). Every MCP route below sees a principal. They come before
+  //    the authorization server's routes, which MCP traffic (the hot path) need not walk through.
   const auth = createAuth(rt);
-  app.use(auth.router);
-  // 5. The MCP endpoints: per-client rate limit, then who is asking (a verified bearer token, or the
-  //    anonymous user when AUTH_MODE=none). Every MCP route below sees a principal.
   app.use(MCP_PATHS, auth.mcpRateLimit, auth.authenticate);
 
   const keepAlive = new KeepAlive();
@@ -57,6 +55,10 @@ export function createApp(rt: Runtime): Express {
   app.delete('/mcp', mcpDelete(rt));
   app.get('/sse', legacySseStream(rt, keepAlive));
   app.post('/message', messagePreconditions, json, legacySseMessage(rt));
+
+  // 5. Discovery, the OAuth authorization server and the fake upstream IdP (AUTH_MODE decides which),
+  //    each endpoint behind its own rate limit.
+  app.use(auth.router);
 
   app.use(notFoundHandler);
   app.use(errorHandler(rt.logger));
