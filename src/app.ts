@@ -3,6 +3,7 @@ import express, { type Express } from 'express';
 import helmet from 'helmet';
 import { createAuth } from './auth/index.js';
 import { errorHandler, notFoundHandler } from './http/errors.js';
+import { health, ready, refuseWhileDraining } from './http/health.js';
 import { KeepAlive } from './http/keep-alive.js';
 import { legacySseMessage, legacySseStream, messagePreconditions } from './http/legacy-sse.js';
 import { mcpDelete } from './http/mcp-delete.js';
@@ -29,9 +30,13 @@ export function createApp(rt: Runtime): Express {
   if (log) app.use(log);
   // 1. Security headers on every response, errors included.
   app.use(helmet());
-  // 2. DNS-rebinding protection before anything else looks at the request.
+  // 2. Load-balancer probes, then turning new work away while the instance drains.
+  app.get('/health', health);
+  app.get('/ready', ready(rt));
+  app.use(refuseWhileDraining(rt));
+  // 3. DNS-rebinding protection before anything else looks at the request.
   app.use(originGuard(config.allowedOrigins, config.allowedHosts));
-  // 3. CORS, so that browser clients can run a whole session.
+  // 4. CORS, so that browser clients can run a whole session.
   app.use(
     cors({
       origin: (origin, callback) => callback(null, origin === undefined || originAllowed(origin, config.allowedOrigins)),
@@ -41,7 +46,7 @@ export function createApp(rt: Runtime): Express {
       maxAge: 600,
     }),
   );
-  // 4. The MCP endpoints: per-client rate limit, then who is asking (a verified bearer token, or the
+  // 5. The MCP endpoints: per-client rate limit, then who is asking (a verified bearer token, or the
   //    anonymous user when AUTH_MODE=none). Every MCP route below sees a principal. They come before
   //    the authorization server's routes, which MCP traffic (the hot path) need not walk through.
   const auth = createAuth(rt);
@@ -56,7 +61,7 @@ export function createApp(rt: Runtime): Express {
   app.get('/sse', legacySseStream(rt, keepAlive));
   app.post('/message', messagePreconditions, json, legacySseMessage(rt));
 
-  // 5. Discovery, the OAuth authorization server and the fake upstream IdP (AUTH_MODE decides which),
+  // 6. Discovery, the OAuth authorization server and the fake upstream IdP (AUTH_MODE decides which),
   //    each endpoint behind its own rate limit.
   app.use(auth.router);
 

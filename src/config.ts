@@ -22,6 +22,7 @@ const EnvSchema = z.object({
   AUTH_SERVER_URL: z.url({ protocol: /^https?$/ }).optional(),
   LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info'),
   SESSION_IDLE_TIMEOUT_S: positiveInt.default(1800),
+  SESSION_EVICT_AFTER_S: positiveInt.default(120),
   REQUEST_TIMEOUT_S: positiveInt.default(180),
   INSTANCE_LEASE_TTL_MS: positiveInt.min(1000).default(10000),
   RESOURCE_UPDATE_INTERVAL_MS: positiveInt.default(10000),
@@ -54,6 +55,8 @@ export interface Config {
   authServerUrl: string | undefined;
   logLevel: string;
   sessionIdleTimeoutMs: number;
+  /** An idle session's Server leaves memory after this; its state stays in the store. */
+  sessionEvictAfterMs: number;
   requestTimeoutMs: number;
   instanceLeaseTtlMs: number;
   subscriptionGraceMs: number;
@@ -148,6 +151,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     authServerUrl: e.AUTH_SERVER_URL,
     logLevel: e.LOG_LEVEL,
     sessionIdleTimeoutMs: e.SESSION_IDLE_TIMEOUT_S * 1000,
+    sessionEvictAfterMs: e.SESSION_EVICT_AFTER_S * 1000,
     requestTimeoutMs: e.REQUEST_TIMEOUT_S * 1000,
     instanceLeaseTtlMs: e.INSTANCE_LEASE_TTL_MS,
     subscriptionGraceMs: e.SUBSCRIPTION_GRACE_MS,

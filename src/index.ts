@@ -35,9 +35,10 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     if (shuttingDown) return;
     shuttingDown = true;
     logger.info('shutting down', { signal });
-    const force = setTimeout(() => process.exit(1), config.shutdownGraceMs);
+    // Past the grace period plus a margin for handing sessions over, give up.
+    const force = setTimeout(() => process.exit(1), config.shutdownGraceMs + 5000);
     force.unref();
-    server.stop().then(
+    server.stop(config.shutdownGraceMs).then(
       () => process.exit(0),
       (error: Error) => {
         logger.error('shutdown failed', { error: error.message });

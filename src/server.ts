@@ -9,7 +9,8 @@ export interface RunningServer {
   url: string;
   runtime: Runtime;
   http: http.Server;
-  stop(): Promise<void>;
+  /** Drains (requests in flight get up to graceMs), hands every session over, closes. */
+  stop(graceMs?: number): Promise<void>;
 }
 
 /** Starts one instance: backend, runtime, HTTP listener. Used by index.ts, tests and the benchmark. */
@@ -31,10 +32,12 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     url: `http://${config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host}:${port}`,
     runtime,
     http: server,
-    stop() {
+    stop(graceMs = 0) {
       stopping ??= (async () => {
+        // No new connections; idle keep-alive ones close now, busy ones after their request.
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        await runtime.stop();
+        server.closeIdleConnections();
+        await runtime.stop(graceMs);
         server.closeAllConnections();
         await closed;
         await backend.close();

@@ -6,7 +6,8 @@ import { comparePositions, formatEventId, parseEventId, type StoredEvent } from 
 import { envelope, type ToClientEnvelope } from '../routing/envelopes.js';
 import type { Runtime } from '../session/runtime.js';
 import { acceptsStream } from './checks.js';
-import { sendJsonRpcError, serviceUnavailable } from './errors.js';
+import { sendJsonRpcError, serviceUnavailable, sessionNotFound } from './errors.js';
+import { publishToSession } from './session-publish.js';
 import { resolveStreamableSession } from './session-guard.js';
 import { SseWriter } from './sse-writer.js';
 import type { KeepAlive } from './keep-alive.js';
@@ -96,7 +97,16 @@ export function mcpGet(rt: Runtime, keepAlive: KeepAlive): RequestHandler {
       });
       if (closed) return void detach();
       announced = true;
-      await rt.backend.bus.publish(channels.toServer(sessionId), JSON.stringify(envelope.standalone('open', principal)));
+      // Opening the stream is also the session's next message: it may wake it up elsewhere.
+      const delivered = await publishToSession(rt, sessionId, principal.userId, [JSON.stringify(envelope.standalone('open', principal))]);
+      if (delivered.outcome !== 'delivered') {
+        announced = false;
+        if (delivered.outcome === 'gone') sessionNotFound(res);
+        else serviceUnavailable(res);
+        await close();
+        return;
+      }
+      if (delivered.instanceId) dependent.ownerInstanceId = delivered.instanceId;
     } catch (error) {
       rt.logger.warn('could not open standalone stream', { sessionId, error: (error as Error).message });
       serviceUnavailable(res);

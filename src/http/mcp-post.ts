@@ -1,23 +1,24 @@
 import type { RequestHandler } from 'express';
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
 import {
   DEFAULT_NEGOTIATED_PROTOCOL_VERSION,
   ErrorCode,
   InitializeRequestSchema,
   type JSONRPCMessage,
 } from '@modelcontextprotocol/sdk/types.js';
-import { principalOf, type Principal } from '../auth/principal.js';
-import { channels, streamKeyFor } from '../routing/channels.js';
+import { principalOf } from '../auth/principal.js';
+import { streamKeyFor } from '../routing/channels.js';
 import { isInitialize, isRequest } from '../routing/message-kinds.js';
-import { envelope, type RequestMeta } from '../routing/envelopes.js';
+import { envelope } from '../routing/envelopes.js';
 import type { Runtime } from '../session/runtime.js';
 import type { SessionMeta } from '../session/session-directory.js';
 import { acceptsJsonAndStream, hasJsonBody, safeHeaders } from './checks.js';
-import { sendJsonRpcError, serviceUnavailable } from './errors.js';
+import { sendJsonRpcError, serviceUnavailable, sessionNotFound } from './errors.js';
 import { parseJsonRpcBody } from './jsonrpc-body.js';
 import type { KeepAlive } from './keep-alive.js';
 import { RequestStream } from './request-stream.js';
-import { answerUnheardSession, resolveStreamableSession } from './session-guard.js';
+import { resolveStreamableSession } from './session-guard.js';
+import { publishToSession, type Delivery } from './session-publish.js';
 
 /** Checks that need no body: run before the body is read at all. */
 export const postPreconditions: RequestHandler = (req, res, next) => {
@@ -77,17 +78,19 @@ export function mcpPost(rt: Runtime, keepAlive: KeepAlive): RequestHandler {
     }
 
     const requestInfo = { headers: safeHeaders(req) };
+    const payloads = (delivery: string | undefined) =>
+      messages.map((message) => JSON.stringify(envelope.message(message, principal, delivery, requestInfo)));
     if (requests.length === 0) {
       // Notifications and responses need no stream: publish and acknowledge.
-      let heard: boolean;
+      let delivered: Delivery;
       try {
-        heard = await publishAll(rt, sessionId, messages, principal, undefined, requestInfo);
+        delivered = await publishToSession(rt, sessionId, principal.userId, payloads(undefined));
       } catch {
         serviceUnavailable(res);
         return;
       }
-      if (heard) res.status(202).end();
-      else await answerUnheardSession(rt, res, sessionId);
+      if (delivered.outcome === 'delivered') res.status(202).end();
+      else answerUndelivered(rt, res, sessionId, delivered);
       return;
     }
 
@@ -99,11 +102,13 @@ export function mcpPost(rt: Runtime, keepAlive: KeepAlive): RequestHandler {
     try {
       await stream.attach();
       if (stream.isClientGone) return;
-      if (!(await publishAll(rt, sessionId, messages, principal, stream.delivery, requestInfo))) {
+      const delivered = await publishToSession(rt, sessionId, principal.userId, payloads(stream.delivery));
+      if (delivered.outcome !== 'delivered') {
         stream.abandon();
-        await answerUnheardSession(rt, res, sessionId);
+        answerUndelivered(rt, res, sessionId, delivered);
         return;
       }
+      if (delivered.instanceId) stream.ownerMoved(delivered.instanceId);
     } catch (error) {
       rt.logger.warn('could not route request', { sessionId, error: (error as Error).message });
       stream.abandon();
@@ -124,21 +129,9 @@ function clientVersion(req: Request, messages: JSONRPCMessage[]): string {
   return typeof header === 'string' ? header : DEFAULT_NEGOTIATED_PROTOCOL_VERSION;
 }
 
-async function publishAll(
-  rt: Runtime,
-  sessionId: string,
-  messages: JSONRPCMessage[],
-  principal: Principal,
-  delivery: string | undefined,
-  request: RequestMeta,
-): Promise<boolean> {
-  for (const message of messages) {
-    const receivers = await rt.backend.bus.publish(
-      channels.toServer(sessionId),
-      JSON.stringify(envelope.message(message, principal, delivery, request)),
-    );
-    // Nobody subscribed: the owner no longer runs this session.
-    if (receivers === 0) return false;
-  }
-  return true;
+/** A session that could not be reached: gone for good (404), or being taken over (503, retry). */
+function answerUndelivered(rt: Runtime, res: Response, sessionId: string, delivered: Exclude<Delivery, { outcome: 'delivered' }>) {
+  rt.hub.forget(sessionId);
+  if (delivered.outcome === 'gone') sessionNotFound(res);
+  else serviceUnavailable(res);
 }

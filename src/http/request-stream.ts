@@ -47,7 +47,7 @@ type Held = { key: string; message: ToClientEnvelope };
  */
 export class RequestStream implements OwnerDependent {
   readonly startedAt = Date.now();
-  readonly ownerInstanceId: string;
+  ownerInstanceId: string;
   private readonly writer: SseWriter;
   /** Requests not yet answered, by stream key. */
   private readonly pending: Map<string, RequestId>;
@@ -72,6 +72,7 @@ export class RequestStream implements OwnerDependent {
     this.ownerInstanceId = target.meta.instanceId;
     this.pending = new Map(options.requests);
     res.on('close', this.onClientGone);
+    rt.requests.active += 1;
   }
 
   get delivery(): string {
@@ -126,6 +127,15 @@ export class RequestStream implements OwnerDependent {
   abandon(): void {
     this.held = undefined;
     this.finish();
+  }
+
+  /** Another instance took the session over while routing: watch that one. */
+  ownerMoved(instanceId: string): void {
+    this.ownerInstanceId = instanceId;
+    this.rt.hub.noteVerified(this.target.sessionId, {
+      userId: this.target.principal.userId,
+      meta: { ...this.target.meta, instanceId },
+    });
   }
 
   ownerLost(): void {
@@ -210,6 +220,7 @@ export class RequestStream implements OwnerDependent {
   private finish(): void {
     if (this.finished) return;
     this.finished = true;
+    this.rt.requests.active -= 1;
     clearTimeout(this.deadline);
     this.rt.watch.remove(this);
     this.keepAlive.remove(this.writer);

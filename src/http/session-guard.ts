@@ -34,8 +34,11 @@ export async function resolveSession(
       sessionNotFound(res);
       return undefined;
     }
-    if (!(await rt.lease.isAlive(meta.instanceId))) {
-      rt.logger.info('session orphaned by a dead owner', { sessionId, ownerInstanceId: meta.instanceId });
+    // A Streamable HTTP session outlives the instance running it: whichever
+    // instance its next message reaches takes it over. A legacy SSE session lives
+    // in its stream, and dies with the instance holding it.
+    if (kind === 'sse' && !(await rt.lease.isAlive(meta.instanceId))) {
+      rt.logger.info('legacy session lost with its instance', { sessionId, ownerInstanceId: meta.instanceId });
       await rt.directory.remove(sessionId);
       sessionNotFound(res);
       return undefined;
@@ -72,29 +75,8 @@ export async function resolveStreamableSession(
   // A session this instance checked and still listens to needs no second look
   // at the store: its end would have arrived on the channels we hold.
   const verified = rt.hub.verified(header);
-  if (verified?.userId === userId && (await rt.lease.isAlive(verified.meta.instanceId).catch(() => false))) {
-    return { sessionId: header, meta: verified.meta };
-  }
+  if (verified?.userId === userId) return { sessionId: header, meta: verified.meta };
   const session = await resolveSession(rt, res, header, 'shttp');
   if (session) rt.hub.noteVerified(header, { userId, meta: session.meta });
   return session;
-}
-
-/**
- * A message published to a session nobody listens to: the session ended after we
- * checked it (404), or its owner is briefly unreachable, e.g. resubscribing after
- * a Redis reconnect (503, retry).
- */
-export async function answerUnheardSession(rt: Runtime, res: Response, sessionId: string): Promise<void> {
-  rt.hub.forget(sessionId);
-  try {
-    const owner = await rt.directory.ownerOf(sessionId);
-    if (owner === null) {
-      sessionNotFound(res);
-      return;
-    }
-  } catch {
-    // fall through: unknown, so retry later
-  }
-  serviceUnavailable(res);
 }

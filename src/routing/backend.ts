@@ -22,6 +22,10 @@ export interface Backend {
   tasks: TaskRecords;
   /** The Redis command connection, when there is one (health checks, tests). */
   redis?: RedisClient;
+  /** Registers a callback for each time the connection to Redis comes back after a loss. */
+  onReconnect?(callback: () => void): void;
+  /** Whether commands can be sent now. */
+  isReady(): boolean;
   close(): Promise<void>;
 }
 
@@ -30,7 +34,15 @@ export async function createBackend(redisUrl: string | undefined, sessionTtlMs: 
   if (!redisUrl) {
     const kv = new MemoryKeyValueStore();
     const events = new MemoryEventStore(sessionTtlMs);
-    return { kind: 'memory', bus: new MemoryBus(), kv, events, tasks: new MemoryTaskRecords(), close: async () => kv.close() };
+    return {
+      kind: 'memory',
+      bus: new MemoryBus(),
+      kv,
+      events,
+      tasks: new MemoryTaskRecords(),
+      isReady: () => true,
+      close: async () => kv.close(),
+    };
   }
   const connections = await connectRedis(redisUrl, logger);
   return {
@@ -40,6 +52,9 @@ export async function createBackend(redisUrl: string | undefined, sessionTtlMs: 
     events: new RedisEventStore(connections.commands, sessionTtlMs),
     tasks: new RedisTaskRecords(connections.commands),
     redis: connections.commands,
+    isReady: () => connections.commands.isReady && connections.subscriber.isReady,
+    // Registered after the first connection: every later 'ready' is a reconnection.
+    onReconnect: (callback) => void connections.commands.on('ready', callback),
     close: () => connections.close(),
   };
 }

@@ -52,8 +52,12 @@ export function streamKeyOfChannel(sessionId: string, channel: string): string {
 export const keys = {
   /** → user id of the session's owner; TTL = idle timeout, refreshed by activity. */
   sessionOwner: (sessionId: string) => `session:${sessionId}:owner`,
-  /** → JSON SessionMeta (owning instance, transport, created at); same TTL as the owner key. */
+  /** → JSON SessionMeta (transport, created at); never changes; same TTL as the owner key. */
   sessionMeta: (sessionId: string) => `mcp:session:${sessionId}:meta`,
+  /** → id of the instance running the session now, or '' while none does (evicted, drained); same TTL. */
+  sessionInstance: (sessionId: string) => `mcp:session:${sessionId}:instance`,
+  /** → JSON PersistedSession (what initialize negotiated, feature state): enough to rebuild it anywhere; same TTL. */
+  sessionState: (sessionId: string) => `mcp:session:${sessionId}:state`,
   /** Redis stream of the session's server→client messages, for Last-Event-ID replay; same TTL as the owner key. */
   sessionEvents: (sessionId: string) => `mcp:session:${sessionId}:events`,
   /** → token of the HTTP request holding the session's standalone stream; short TTL, renewed by the holder. */

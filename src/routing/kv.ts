@@ -17,4 +17,13 @@ export interface KeyValueStore {
   del(keys: string[]): Promise<void>;
   /** Deletes the key only while it still holds this value (releasing a lease we hold). */
   delIfEquals(key: string, value: string): Promise<boolean>;
+  /**
+   * Takes over a pointer atomically: sets `key` to `next` (keeping its TTL) only
+   * while it holds `expected` and, unless `expected` is '' (released), while
+   * `guardKey` (the current holder's lease) does not exist. Exactly one of several
+   * racing claimants wins.
+   */
+  claim(key: string, expected: string, next: string, guardKey: string): Promise<boolean>;
+  /** Sets `key` to '' (keeping its TTL) only while it holds `holder`. */
+  release(key: string, holder: string): Promise<boolean>;
 }

@@ -70,6 +70,21 @@ export class MemoryKeyValueStore implements KeyValueStore {
     return true;
   }
 
+  async claim(key: string, expected: string, next: string, guardKey: string): Promise<boolean> {
+    const entry = this.live(key);
+    if (!entry || entry.value !== expected) return false;
+    if (expected !== '' && this.live(guardKey)) return false;
+    entry.value = next;
+    return true;
+  }
+
+  async release(key: string, holder: string): Promise<boolean> {
+    const entry = this.live(key);
+    if (!entry || entry.value !== holder) return false;
+    entry.value = '';
+    return true;
+  }
+
   private live(key: string): Entry | undefined {
     const entry = this.entries.get(key);
     if (!entry) return undefined;

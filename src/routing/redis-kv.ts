@@ -4,6 +4,17 @@ import type { RedisClient } from './redis-connections.js';
 // Compare-and-delete must be atomic, or we could delete a lease another instance just took.
 const DEL_IF_EQUALS = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
 
+// Check and take over in one step: of several instances claiming a session whose
+// owner died, exactly one wins.
+const CLAIM = `
+local current = redis.call('GET', KEYS[1])
+if current ~= ARGV[1] then return 0 end
+if ARGV[1] ~= '' and redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
+return 1`;
+
+const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], '', 'KEEPTTL') return 1 else return 0 end`;
+
 export class RedisKeyValueStore implements KeyValueStore {
   constructor(private readonly client: RedisClient) {}
 
@@ -47,6 +58,16 @@ export class RedisKeyValueStore implements KeyValueStore {
 
   async del(keys: string[]): Promise<void> {
     if (keys.length > 0) await this.client.del(keys);
+  }
+
+  async claim(key: string, expected: string, next: string, guardKey: string): Promise<boolean> {
+    const reply = await this.client.eval(CLAIM, { keys: [key, guardKey], arguments: [expected, next] });
+    return Number(reply) === 1;
+  }
+
+  async release(key: string, holder: string): Promise<boolean> {
+    const reply = await this.client.eval(RELEASE, { keys: [key], arguments: [holder] });
+    return Number(reply) === 1;
   }
 
   async delIfEquals(key: string, value: string): Promise<boolean> {

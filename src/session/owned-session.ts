@@ -1,36 +1,48 @@
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { createEverythingServer } from '../mcp/everything-server.js';
-import { initialFeatureState, type StandaloneListener } from '../mcp/session-features.js';
+import { initialFeatureState, type SessionFeatureState, type StandaloneListener } from '../mcp/session-features.js';
+import type { Logger } from '../observability/logger.js';
 import type { MessageBus } from '../routing/bus.js';
+import { channels } from '../routing/channels.js';
 import type { EventStore } from '../routing/event-store.js';
+import { ControlEnvelopeSchema, decode, ToServerEnvelopeSchema } from '../routing/envelopes.js';
 import type { TaskRecords } from '../tasks/task-records.js';
 import { UserTaskStore } from '../tasks/user-task-store.js';
-import { channels } from '../routing/channels.js';
-import { ControlEnvelopeSchema, decode, ToServerEnvelopeSchema } from '../routing/envelopes.js';
-import type { Logger } from '../observability/logger.js';
 import { OwnerTransport } from './owner-transport.js';
-import type { SessionMeta } from './session-directory.js';
+import { serializeSession, type InitParams } from './persisted-session.js';
+import type { SessionDirectory, SessionMeta, SessionRecord } from './session-directory.js';
 
 export interface OwnedSessionDeps {
   bus: MessageBus;
   events: EventStore;
   tasks: TaskRecords;
+  directory: SessionDirectory;
   logger: Logger;
   resourceUpdateIntervalMs: number;
   /** Called when a shutdown for this session arrives on its control channel. */
   onShutdownRequest: (session: OwnedSession, reason: string) => void;
 }
 
+/** A session rebuilt from the store: what initialize negotiated, its feature state, where its log ends. */
+export interface RestoredSession {
+  init?: InitParams;
+  features: SessionFeatureState;
+  lastPosition: string;
+}
+
 /**
- * A session on its owning instance: the SDK Server, its transport, and the
+ * A session on the instance running it: the SDK Server, its transport, and the
  * subscriptions that feed it. Holds no timers of its own; the host's sweep
- * decides when it has been idle too long.
+ * decides when it has been idle too long. Its state is written to the store as
+ * it changes, so that any instance can rebuild it.
  */
 export class OwnedSession implements StandaloneListener {
   lastActivity = Date.now();
   private server: Server | undefined;
   private disposeFeatures: (() => void) | undefined;
   private readonly transport: OwnerTransport;
+  private readonly features: SessionFeatureState;
+  private init: InitParams | undefined;
   private standaloneStreams = 0;
   private readonly listenerCallbacks: Array<() => void> = [];
   private disposed = false;
@@ -40,37 +52,63 @@ export class OwnedSession implements StandaloneListener {
     readonly userId: string,
     readonly meta: SessionMeta,
     private readonly deps: OwnedSessionDeps,
+    private readonly restored?: RestoredSession,
   ) {
-    this.transport = new OwnerTransport(sessionId, meta.transport, deps.bus, meta.transport === 'shttp' ? deps.events : undefined, this.markActive);
+    const events = meta.transport === 'shttp' ? deps.events : undefined;
+    this.transport = new OwnerTransport(sessionId, meta.transport, deps.bus, events, this.markActive, restored?.lastPosition);
+    this.transport.onInitialize = (params) => {
+      this.init = params;
+      this.persist();
+    };
+    this.features = restored?.features ?? initialFeatureState();
+    this.init = restored?.init;
   }
 
   get inflightCount(): number {
     return this.transport.inflightCount;
   }
 
+  /** Whether some instance holds a standalone stream of this session open. */
+  get hasListener(): boolean {
+    return this.standaloneStreams > 0;
+  }
+
+  /** The session as the store keeps it. */
+  record(): SessionRecord {
+    return { sessionId: this.sessionId, userId: this.userId, meta: this.meta, state: serializeSession(this.init, this.features) };
+  }
+
   async start(): Promise<void> {
     const { server, dispose } = createEverythingServer({
       sessionId: this.sessionId,
-      state: initialFeatureState(),
+      state: this.features,
       listener: this,
       updateIntervalMs: this.deps.resourceUpdateIntervalMs,
       taskStore: new UserTaskStore(this.deps.tasks, this.userId, this.sessionId),
+      onStateChange: () => this.persist(),
     });
     this.server = server;
     this.disposeFeatures = dispose;
     server.onerror = (error) => this.deps.logger.debug('mcp server error', { sessionId: this.sessionId, error: error.message });
     await server.connect(this.transport);
+    if (this.restored?.init) await this.transport.rehydrate(this.restored.init);
     await this.deps.bus.subscribe([channels.toServer(this.sessionId), channels.control(this.sessionId)], this.onBusMessage);
   }
 
-  /** Stops the Server, ends every stream still waiting, releases the subscriptions. */
-  async dispose(): Promise<void> {
+  /**
+   * Stops the Server and releases the subscriptions. 'terminate' ends the session
+   * for good (waiting streams get an error, every instance hears it ended);
+   * 'release' hands it over: it lives on in the store, to be rebuilt wherever its
+   * next message arrives.
+   */
+  async dispose(mode: 'terminate' | 'release' = 'terminate'): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
     this.disposeFeatures?.();
     await this.deps.bus
       .unsubscribe([channels.toServer(this.sessionId), channels.control(this.sessionId)], this.onBusMessage)
       .catch(() => undefined);
+    this.transport.closeMode = mode;
     await this.server?.close().catch(() => undefined);
   }
 
@@ -81,6 +119,12 @@ export class OwnedSession implements StandaloneListener {
 
   onChange(callback: () => void): void {
     this.listenerCallbacks.push(callback);
+  }
+
+  private persist(): void {
+    this.deps.directory
+      .saveState(this.sessionId, this.record().state)
+      .catch((error: Error) => this.deps.logger.warn('could not save session state', { sessionId: this.sessionId, error: error.message }));
   }
 
   private readonly markActive = (): void => {

@@ -1,6 +1,7 @@
 import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
   ErrorCode,
+  InitializeRequestSchema,
   type JSONRPCMessage,
   type MessageExtraInfo,
   type RequestId,
@@ -8,11 +9,15 @@ import {
 import type { MessageBus } from '../routing/bus.js';
 import { PositionClock, type EventStore } from '../routing/event-store.js';
 import { isInitialize, isNotification, isRequest, isResponse } from '../routing/message-kinds.js';
+import type { InitParams } from './persisted-session.js';
 import { channels, STANDALONE_STREAM, streamKeyFor } from '../routing/channels.js';
 import { envelope, serializeReply, type ToClientEnvelope, type ToServerEnvelope } from '../routing/envelopes.js';
 import type { TransportKind } from './session-directory.js';
 
 type MessageEnvelope = Extract<ToServerEnvelope, { type: 'message' }>;
+
+/** Request id of the silent initialize that rebuilds a session (never a client's: it is not sent to any). */
+const REHYDRATE_ID = 'mcp-session-rehydrate';
 
 /** How long a client waits before reconnecting to a stream the server closed (SSE `retry`). */
 export const POLL_RETRY_MS = 1000;
@@ -38,7 +43,15 @@ export class OwnerTransport implements Transport {
   private readonly inflight = new Map<string, { id: RequestId; delivery: string | undefined }>();
   private closed = false;
   private protocolVersion: string | undefined;
-  private readonly positions = new PositionClock();
+  private readonly positions: PositionClock;
+  /** Stream of the client's initialize: its reply is never replayed, so it is not stored. */
+  private initializeKey: string | undefined;
+  /** Settles the silent initialize that rebuilds a session elsewhere (see rehydrate). */
+  private rehydrated: (() => void) | undefined;
+  /** What close() does: end the session ('terminate'), or hand it to another instance ('release'). */
+  closeMode: 'terminate' | 'release' = 'terminate';
+  /** Told the client's initialize parameters, so the session can be rebuilt from them. */
+  onInitialize?: (params: InitParams) => void;
 
   constructor(
     readonly sessionId: string,
@@ -47,7 +60,22 @@ export class OwnerTransport implements Transport {
     /** Where messages are kept for replay; undefined for legacy SSE (no resumption there). */
     private readonly events: EventStore | undefined,
     private readonly onActivity: () => void,
-  ) {}
+    /** Where the session's event log ended, when it is rebuilt: positions keep increasing. */
+    lastPosition = '0-0',
+  ) {
+    this.positions = new PositionClock(lastPosition);
+  }
+
+  /**
+   * Brings a fresh SDK Server to where the session's was: replays the client's
+   * initialize into it, and swallows the reply (the client got it long ago).
+   */
+  rehydrate(params: InitParams): Promise<void> {
+    return new Promise((resolve) => {
+      this.rehydrated = resolve;
+      this.onmessage?.({ jsonrpc: '2.0', id: REHYDRATE_ID, method: 'initialize', params });
+    });
+  }
 
   /** Called by the SDK Server once initialize negotiated a version. */
   setProtocolVersion(version: string): void {
@@ -73,6 +101,11 @@ export class OwnerTransport implements Transport {
         return;
       }
       this.inflight.set(key, { id: message.id, delivery: incoming.delivery });
+      if (isInitialize(message)) {
+        this.initializeKey = key;
+        const parsed = InitializeRequestSchema.safeParse(message);
+        if (parsed.success) this.onInitialize?.(parsed.data.params as InitParams);
+      }
     }
     const extra: MessageExtraInfo = {};
     if (incoming.request) extra.requestInfo = { headers: incoming.request.headers };
@@ -93,6 +126,11 @@ export class OwnerTransport implements Transport {
     let key = STANDALONE_STREAM;
     let delivery: string | undefined;
     if (isResponse(message)) {
+      if (message.id === REHYDRATE_ID && this.rehydrated) {
+        this.rehydrated();
+        this.rehydrated = undefined;
+        return;
+      }
       if (message.id === undefined || message.id === null) return;
       key = streamKeyFor(message.id);
       if (!this.inflight.has(key)) return; // cancelled or already answered: nobody waits for it
@@ -107,7 +145,7 @@ export class OwnerTransport implements Transport {
       }
     }
     const json = JSON.stringify(message);
-    if (!this.events) {
+    if (!this.events || key === this.initializeKey) {
       await this.publishRaw(key, serializeReply(json, delivery));
       return;
     }
@@ -139,17 +177,25 @@ export class OwnerTransport implements Transport {
     await this.publish(key, envelope.close(POLL_RETRY_MS, delivery)).catch((error: Error) => this.onerror?.(error));
   }
 
-  /** Ends every stream still waiting on this session; the Server is being shut down. */
+  /**
+   * Ends every stream still waiting on this session; the Server is being shut
+   * down. A terminated session is announced to every instance; a released one
+   * (handed over to another instance) is not: it lives on, and its waiting
+   * requests are told to retry.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     const waiting = [...this.inflight];
     this.inflight.clear();
+    const reason = this.closeMode === 'terminate' ? 'Session terminated' : 'The server running this session moved it; retry the request';
     await Promise.allSettled(
       waiting.map(([key, { id, delivery }]) =>
-        this.publish(key, envelope.rejected(delivery ?? '', id, ErrorCode.ConnectionClosed, 'Session terminated'), true),
+        this.publish(key, envelope.rejected(delivery ?? '', id, ErrorCode.ConnectionClosed, reason), true),
       ),
     );
-    await this.publish(STANDALONE_STREAM, envelope.terminated('Session terminated'), true).catch(() => undefined);
+    if (this.closeMode === 'terminate') {
+      await this.publish(STANDALONE_STREAM, envelope.terminated('Session terminated'), true).catch(() => undefined);
+    }
     this.closed = true;
     this.onclose?.();
   }

@@ -9,6 +9,11 @@ import { OwnerWatch } from './owner-watch.js';
 import { SessionDirectory } from './session-directory.js';
 import { SessionHost } from './session-host.js';
 
+/** Counts the request streams in progress, so that a shutdown can let them finish. */
+export class RequestTracker {
+  active = 0;
+}
+
 /** How long the lease on a session's single standalone stream lasts between renewals. */
 const STANDALONE_LEASE_MS = 30_000;
 
@@ -24,9 +29,14 @@ export interface Runtime {
   hub: ClientStreamHub;
   watch: OwnerWatch;
   held: HeldStreams;
+  /** HTTP requests this instance is answering (request streams). */
+  requests: RequestTracker;
+  /** Set once the instance stops taking new requests (SIGTERM). */
+  draining: boolean;
   /** A fresh id naming one HTTP request, so that replies reach it and no other. */
   nextDeliveryId(): string;
-  stop(): Promise<void>;
+  /** Drains: waits up to graceMs for requests in flight, then hands every session over to the store. */
+  stop(graceMs?: number): Promise<void>;
 }
 
 export async function startRuntime(config: Config, backend: Backend, logger: Logger): Promise<Runtime> {
@@ -35,16 +45,23 @@ export async function startRuntime(config: Config, backend: Backend, logger: Log
   const directory = new SessionDirectory(backend.kv, backend.events, config.sessionIdleTimeoutMs);
   const lease = new InstanceLease(instanceId, backend.kv, config.instanceLeaseTtlMs, log);
   await lease.start();
-  const host = new SessionHost(directory, backend.bus, backend.events, backend.tasks, log, {
+  const host = new SessionHost(directory, backend.bus, backend.events, backend.tasks, lease, log, {
     instanceId,
     idleTimeoutMs: config.sessionIdleTimeoutMs,
+    evictAfterMs: Math.min(config.sessionEvictAfterMs, config.sessionIdleTimeoutMs),
     resourceUpdateIntervalMs: config.resourceUpdateIntervalMs,
   });
   const hub = new ClientStreamHub(backend.bus, config.subscriptionGraceMs, log);
   const watch = new OwnerWatch(lease, log);
   const held = new HeldStreams(directory, backend.kv, STANDALONE_LEASE_MS, config.sessionIdleTimeoutMs, log);
   let deliveries = 0;
-  return {
+  const requests = new RequestTracker();
+  // After Redis came back (it may have lost everything), write our sessions' keys again.
+  backend.onReconnect?.(() => {
+    log.info('redis reconnected: registering running sessions again');
+    void host.reregister().catch((error: Error) => log.warn('re-registering sessions failed', { error: error.message }));
+  });
+  const runtime: Runtime = {
     instanceId,
     config,
     logger: log,
@@ -55,11 +72,20 @@ export async function startRuntime(config: Config, backend: Backend, logger: Log
     hub,
     watch,
     held,
+    requests,
+    draining: false,
     nextDeliveryId: () => `${instanceId}.${(deliveries++).toString(36)}`,
-    async stop() {
+    async stop(graceMs = 0) {
+      runtime.draining = true;
+      // Requests already here finish (bounded); then every session is handed over.
+      const deadline = Date.now() + graceMs;
+      while ((requests.active > 0 || host.inflight > 0) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
       held.stop();
-      await host.shutdown('instance stopping');
+      await host.releaseAll('instance stopping');
       await lease.stop();
     },
   };
+  return runtime;
 }

@@ -4,24 +4,35 @@ import type { KeyValueStore } from '../routing/kv.js';
 
 export type TransportKind = 'shttp' | 'sse';
 
-/** What any instance needs to know about a session it does not own. */
+/** What any instance needs to know about a session it does not run. */
 export interface SessionMeta {
+  /** The instance running the session, as last seen ('' while none does). */
   instanceId: string;
   transport: TransportKind;
   createdAt: number;
 }
 
+/** A session as the store keeps it for any instance to register or rebuild. */
+export interface SessionRecord {
+  sessionId: string;
+  userId: string;
+  meta: SessionMeta;
+  /** JSON of the session's persisted state (see OwnedSession). */
+  state: string;
+}
+
 const META_CACHE_LIMIT = 10_000;
 
 /**
- * The shared record of which sessions exist, whose they are and which instance
- * runs them. The owner key is the source of truth for existence: when it is gone
- * (deleted or expired), the session is gone on every instance.
+ * The shared record of which sessions exist, whose they are, which instance runs
+ * them and what it takes to rebuild them. The owner key is the source of truth
+ * for existence: when it is gone (deleted or expired), the session is gone on
+ * every instance. The instance key says who runs the session; it changes hands
+ * only through claim() (the holder died, or released it).
  */
 export class SessionDirectory {
-  // Meta never changes during a session's life, so instances cache it: a request
-  // then costs one command (GETEX of the owner key), not two.
-  private readonly metaCache = new Map<string, SessionMeta>();
+  // The transport and creation time never change, so instances cache them.
+  private readonly metaCache = new Map<string, Omit<SessionMeta, 'instanceId'>>();
 
   constructor(
     private readonly kv: KeyValueStore,
@@ -29,11 +40,17 @@ export class SessionDirectory {
     private readonly idleTtlMs: number,
   ) {}
 
-  async create(sessionId: string, userId: string, meta: SessionMeta): Promise<void> {
-    await Promise.all([
-      this.kv.set(keys.sessionOwner(sessionId), userId, this.idleTtlMs),
-      this.kv.set(keys.sessionMeta(sessionId), JSON.stringify(meta), this.idleTtlMs),
-    ]);
+  /** Writes every key of sessions this instance runs (at creation, and anew after Redis lost them). */
+  async register(records: SessionRecord[]): Promise<void> {
+    await this.kv.setMany(
+      records.flatMap(({ sessionId, userId, meta, state }) => [
+        [keys.sessionOwner(sessionId), userId] as [string, string],
+        [keys.sessionMeta(sessionId), JSON.stringify({ transport: meta.transport, createdAt: meta.createdAt })] as [string, string],
+        [keys.sessionInstance(sessionId), meta.instanceId] as [string, string],
+        [keys.sessionState(sessionId), state] as [string, string],
+      ]),
+      this.idleTtlMs,
+    );
   }
 
   /** The owner's user id (refreshing the session's idle TTL), or null when there is no such session. */
@@ -41,16 +58,32 @@ export class SessionDirectory {
     return this.kv.getAndTouch(keys.sessionOwner(sessionId), this.idleTtlMs);
   }
 
+  /** Transport and creation time (cached), with the instance running the session now. */
   async meta(sessionId: string): Promise<SessionMeta | undefined> {
-    const cached = this.metaCache.get(sessionId);
-    if (cached) return cached;
-    const raw = await this.kv.get(keys.sessionMeta(sessionId));
-    const meta = raw ? parseMeta(raw) : undefined;
-    if (meta) {
-      if (this.metaCache.size >= META_CACHE_LIMIT) this.metaCache.delete(this.metaCache.keys().next().value!);
-      this.metaCache.set(sessionId, meta);
-    }
-    return meta;
+    const [fixed, instanceId] = await Promise.all([this.fixedMeta(sessionId), this.kv.get(keys.sessionInstance(sessionId))]);
+    return fixed && instanceId !== null ? { ...fixed, instanceId } : undefined;
+  }
+
+  instanceOf(sessionId: string): Promise<string | null> {
+    return this.kv.get(keys.sessionInstance(sessionId));
+  }
+
+  loadState(sessionId: string): Promise<string | null> {
+    return this.kv.get(keys.sessionState(sessionId));
+  }
+
+  async saveState(sessionId: string, state: string): Promise<void> {
+    await this.kv.set(keys.sessionState(sessionId), state, this.idleTtlMs);
+  }
+
+  /** Takes the session over from `expected` ('' = released; else an instance whose lease lapsed). */
+  claim(sessionId: string, expected: string, instanceId: string): Promise<boolean> {
+    return this.kv.claim(keys.sessionInstance(sessionId), expected, instanceId, keys.instanceLease(expected || 'none'));
+  }
+
+  /** Lets another instance take the session over at once (eviction, shutdown). */
+  release(sessionId: string, instanceId: string): Promise<boolean> {
+    return this.kv.release(keys.sessionInstance(sessionId), instanceId);
   }
 
   /**
@@ -58,24 +91,15 @@ export class SessionDirectory {
    * anew (not merely touched), so that a key which lapsed just as its session got
    * busy again comes back.
    */
-  async refresh(sessions: Array<{ sessionId: string; userId: string; meta: SessionMeta }>): Promise<void> {
-    await Promise.all([
-      this.kv.setMany(
-        sessions.flatMap(({ sessionId, userId, meta }) => [
-          [keys.sessionOwner(sessionId), userId] as [string, string],
-          [keys.sessionMeta(sessionId), JSON.stringify(meta)] as [string, string],
-        ]),
-        this.idleTtlMs,
-      ),
-      this.events.touch(sessions.map((s) => s.sessionId)),
-    ]);
+  async refresh(records: SessionRecord[]): Promise<void> {
+    await Promise.all([this.register(records), this.events.touch(records.map((r) => r.sessionId))]);
   }
 
-  /** Keeps sessions alive that show activity the owner key alone does not see. */
+  /** Keeps sessions alive that show activity their owner does not see (an open stream elsewhere). */
   async touch(sessionIds: string[]): Promise<void> {
     await Promise.all([
       this.kv.touch(
-        sessionIds.flatMap((id) => [keys.sessionOwner(id), keys.sessionMeta(id)]),
+        sessionIds.flatMap((id) => [keys.sessionOwner(id), keys.sessionMeta(id), keys.sessionInstance(id), keys.sessionState(id)]),
         this.idleTtlMs,
       ),
       this.events.touch(sessionIds),
@@ -89,7 +113,13 @@ export class SessionDirectory {
   async remove(sessionId: string): Promise<void> {
     this.metaCache.delete(sessionId);
     await Promise.all([
-      this.kv.del([keys.sessionOwner(sessionId), keys.sessionMeta(sessionId), keys.standaloneHolder(sessionId)]),
+      this.kv.del([
+        keys.sessionOwner(sessionId),
+        keys.sessionMeta(sessionId),
+        keys.sessionInstance(sessionId),
+        keys.sessionState(sessionId),
+        keys.standaloneHolder(sessionId),
+      ]),
       this.events.remove(sessionId),
     ]);
   }
@@ -97,13 +127,25 @@ export class SessionDirectory {
   forget(sessionId: string): void {
     this.metaCache.delete(sessionId);
   }
+
+  private async fixedMeta(sessionId: string): Promise<Omit<SessionMeta, 'instanceId'> | undefined> {
+    const cached = this.metaCache.get(sessionId);
+    if (cached) return cached;
+    const raw = await this.kv.get(keys.sessionMeta(sessionId));
+    const meta = raw ? parseMeta(raw) : undefined;
+    if (meta) {
+      if (this.metaCache.size >= META_CACHE_LIMIT) this.metaCache.delete(this.metaCache.keys().next().value!);
+      this.metaCache.set(sessionId, meta);
+    }
+    return meta;
+  }
 }
 
-function parseMeta(raw: string): SessionMeta | undefined {
+function parseMeta(raw: string): Omit<SessionMeta, 'instanceId'> | undefined {
   try {
     const value = JSON.parse(raw) as Partial<SessionMeta>;
-    if (typeof value.instanceId !== 'string' || (value.transport !== 'shttp' && value.transport !== 'sse')) return undefined;
-    return { instanceId: value.instanceId, transport: value.transport, createdAt: Number(value.createdAt) || 0 };
+    if (value.transport !== 'shttp' && value.transport !== 'sse') return undefined;
+    return { transport: value.transport, createdAt: Number(value.createdAt) || 0 };
   } catch {
     return undefined;
   }

@@ -1,26 +1,39 @@
 import { randomUUID } from 'node:crypto';
+import type { Logger } from '../observability/logger.js';
 import type { MessageBus } from '../routing/bus.js';
-import type { EventStore } from '../routing/event-store.js';
-import type { TaskRecords } from '../tasks/task-records.js';
 import { channels } from '../routing/channels.js';
 import { envelope } from '../routing/envelopes.js';
-import type { Logger } from '../observability/logger.js';
+import type { EventStore } from '../routing/event-store.js';
+import type { TaskRecords } from '../tasks/task-records.js';
+import type { InstanceLease } from './instance-lease.js';
 import { OwnedSession } from './owned-session.js';
+import { parseSession } from './persisted-session.js';
 import type { SessionDirectory, SessionMeta, TransportKind } from './session-directory.js';
 
 export interface SessionHostOptions {
   instanceId: string;
   idleTimeoutMs: number;
+  /** A session idle this long leaves memory; its state stays in the store until it expires. */
+  evictAfterMs: number;
   resourceUpdateIntervalMs: number;
 }
 
 /**
- * The sessions this instance owns. One sweep timer for all of them (never one per
- * session) keeps busy sessions' keys alive and disposes of sessions whose owner
- * key expired or was deleted.
+ * Why a session could not be run here: it no longer exists ('gone'), or another
+ * instance runs it or is taking it over right now ('busy': publish again shortly).
+ */
+export type Activation = { outcome: 'running'; instanceId: string } | { outcome: 'gone' } | { outcome: 'busy' };
+
+/**
+ * The sessions this instance runs. Sessions outlive instances: their state is in
+ * the store, and a session nobody runs (its instance died, evicted it, or shut
+ * down) is taken over by the instance where its next message arrives. One sweep
+ * timer for all sessions (never one per session) keeps busy sessions' keys alive,
+ * evicts idle ones from memory and forgets those that expired.
  */
 export class SessionHost {
   private readonly sessions = new Map<string, OwnedSession>();
+  private readonly activations = new Map<string, Promise<Activation>>();
   private readonly sweepTimer: NodeJS.Timeout;
   private lastSweep = Date.now();
 
@@ -29,10 +42,11 @@ export class SessionHost {
     private readonly bus: MessageBus,
     private readonly events: EventStore,
     private readonly tasks: TaskRecords,
+    private readonly lease: InstanceLease,
     private readonly logger: Logger,
     private readonly options: SessionHostOptions,
   ) {
-    const sweepMs = Math.max(200, Math.min(options.idleTimeoutMs / 4, 30_000));
+    const sweepMs = Math.max(200, Math.min(options.idleTimeoutMs / 4, options.evictAfterMs / 2, 30_000));
     this.sweepTimer = setInterval(() => {
       this.sweep().catch((error: Error) => this.logger.warn('session sweep failed', { error: error.message }));
     }, sweepMs);
@@ -47,22 +61,22 @@ export class SessionHost {
     return this.sessions.has(sessionId);
   }
 
-  /** Mints a session owned by this instance and starts its Server. */
+  /** Requests being served by sessions running here. */
+  get inflight(): number {
+    let count = 0;
+    for (const session of this.sessions.values()) count += session.inflightCount;
+    return count;
+  }
+
+  /** Mints a session run by this instance and starts its Server. */
   async create(userId: string, kind: TransportKind): Promise<{ sessionId: string; meta: SessionMeta }> {
     const sessionId = randomUUID();
     const meta: SessionMeta = { instanceId: this.options.instanceId, transport: kind, createdAt: Date.now() };
-    const session = new OwnedSession(sessionId, userId, meta, {
-      bus: this.bus,
-      events: this.events,
-      tasks: this.tasks,
-      logger: this.logger,
-      resourceUpdateIntervalMs: this.options.resourceUpdateIntervalMs,
-      onShutdownRequest: (s, reason) => void this.dispose(s, reason),
-    });
+    const session = this.newSession(sessionId, userId, meta);
     this.sessions.set(sessionId, session);
     try {
       await session.start();
-      await this.directory.create(sessionId, userId, meta);
+      await this.directory.register([session.record()]);
     } catch (error) {
       await this.dispose(session, 'start failed');
       throw error;
@@ -71,28 +85,112 @@ export class SessionHost {
     return { sessionId, meta };
   }
 
-  /** Ends a session wherever it is owned: gone from the directory at once, its owner told to stop. */
+  /**
+   * Runs a Streamable HTTP session here that no instance serves: takes it over
+   * (exactly one instance wins) and rebuilds its Server from the stored state.
+   * Concurrent calls for one session share one attempt.
+   */
+  activate(sessionId: string, userId: string): Promise<Activation> {
+    if (this.sessions.has(sessionId)) return Promise.resolve({ outcome: 'running', instanceId: this.options.instanceId });
+    let attempt = this.activations.get(sessionId);
+    if (!attempt) {
+      attempt = this.takeOver(sessionId, userId).finally(() => this.activations.delete(sessionId));
+      this.activations.set(sessionId, attempt);
+    }
+    return attempt;
+  }
+
+  /** Ends a session wherever it runs: gone from the directory at once, its owner told to stop. */
   async terminate(sessionId: string, reason: string): Promise<void> {
     await this.directory.remove(sessionId);
     await this.bus.publish(channels.control(sessionId), JSON.stringify(envelope.shutdown(reason)));
   }
 
-  /** Ends every session owned here (process shutdown). */
-  async shutdown(reason: string): Promise<void> {
+  /**
+   * Hands every session running here over to the store, for other instances to
+   * take over at once (shutdown). Legacy SSE sessions cannot move: they end.
+   */
+  async releaseAll(reason: string): Promise<void> {
     clearInterval(this.sweepTimer);
-    await Promise.allSettled(
-      [...this.sessions.values()].map(async (session) => {
-        await this.directory.remove(session.sessionId);
-        await this.dispose(session, reason);
-      }),
+    await Promise.allSettled([...this.sessions.values()].map((session) => this.release(session, reason)));
+  }
+
+  /** Writes every running session's keys again (after Redis came back without them). */
+  async reregister(): Promise<void> {
+    const records = [...this.sessions.values()].map((session) => session.record());
+    if (records.length > 0) await this.directory.register(records);
+  }
+
+  private newSession(sessionId: string, userId: string, meta: SessionMeta, restored?: ConstructorParameters<typeof OwnedSession>[4]) {
+    return new OwnedSession(
+      sessionId,
+      userId,
+      meta,
+      {
+        bus: this.bus,
+        events: this.events,
+        tasks: this.tasks,
+        directory: this.directory,
+        logger: this.logger,
+        resourceUpdateIntervalMs: this.options.resourceUpdateIntervalMs,
+        onShutdownRequest: (s, reason) => void this.dispose(s, reason),
+      },
+      restored,
     );
+  }
+
+  private async takeOver(sessionId: string, userId: string): Promise<Activation> {
+    const me = this.options.instanceId;
+    const [owner, meta, rawState] = await Promise.all([
+      this.directory.ownerOf(sessionId),
+      this.directory.meta(sessionId),
+      this.directory.loadState(sessionId),
+    ]);
+    if (owner !== userId || !meta || meta.transport !== 'shttp') return { outcome: 'gone' };
+    const state = parseSession(rawState);
+    if (!state) return { outcome: 'gone' };
+    if (meta.instanceId !== '' && meta.instanceId !== me && (await this.lease.isAlive(meta.instanceId))) {
+      // Its instance lives and will answer (it is resubscribing, or just took it over).
+      return { outcome: 'busy' };
+    }
+    if (!(await this.directory.claim(sessionId, meta.instanceId, me))) return { outcome: 'busy' };
+    const session = this.newSession(sessionId, userId, { ...meta, instanceId: me }, {
+      ...state,
+      lastPosition: await this.events.lastPosition(sessionId),
+    });
+    this.sessions.set(sessionId, session);
+    try {
+      await session.start();
+    } catch (error) {
+      this.sessions.delete(sessionId);
+      await session.dispose('release');
+      await this.directory.release(sessionId, me).catch(() => false);
+      throw error;
+    }
+    this.logger.info('session taken over', { sessionId, from: meta.instanceId || 'nobody' });
+    return { outcome: 'running', instanceId: me };
+  }
+
+  private async release(session: OwnedSession, reason: string): Promise<void> {
+    if (this.sessions.get(session.sessionId) !== session) return;
+    if (session.meta.transport === 'sse') {
+      await this.directory.remove(session.sessionId).catch(() => undefined);
+      await this.dispose(session, reason);
+      return;
+    }
+    this.sessions.delete(session.sessionId);
+    // State first, then the pointer: whoever takes over must find the latest state.
+    await this.directory.saveState(session.sessionId, session.record().state).catch(() => undefined);
+    await this.directory.release(session.sessionId, this.options.instanceId).catch(() => false);
+    await session.dispose('release');
+    this.logger.info('session released', { sessionId: session.sessionId, reason });
   }
 
   private async dispose(session: OwnedSession, reason: string): Promise<void> {
     if (this.sessions.get(session.sessionId) !== session) return;
     this.sessions.delete(session.sessionId);
     this.directory.forget(session.sessionId);
-    await session.dispose();
+    await session.dispose('terminate');
     this.logger.info('session ended', { sessionId: session.sessionId, reason });
   }
 
@@ -102,12 +200,19 @@ export class SessionHost {
     this.lastSweep = now;
     const busy: OwnedSession[] = [];
     const idle: OwnedSession[] = [];
+    const evictable: OwnedSession[] = [];
     for (const session of this.sessions.values()) {
+      const quiet = now - session.lastActivity;
       if (session.inflightCount > 0 || session.lastActivity >= since) busy.push(session);
-      else if (now - session.lastActivity >= this.options.idleTimeoutMs) idle.push(session);
+      else if (quiet >= this.options.idleTimeoutMs) idle.push(session);
+      else if (quiet >= this.options.evictAfterMs && !session.hasListener && session.meta.transport === 'shttp') {
+        evictable.push(session);
+      }
     }
     // A running tool call or a pending elicitation is activity, even when no bytes move.
-    if (busy.length > 0) await this.directory.refresh(busy);
+    if (busy.length > 0) await this.directory.refresh(busy.map((s) => s.record()));
+    // Idle sessions leave memory; the next message, on any instance, rebuilds them.
+    await Promise.allSettled(evictable.map((session) => this.release(session, 'idle: evicted from memory')));
     if (idle.length === 0) return;
     // The owner key also counts activity seen elsewhere (an open standalone stream
     // on another instance refreshes it); only a vanished key means the session expired.
