@@ -28,10 +28,12 @@ export function mcpDelete(rt: Runtime): RequestHandler {
         deliver: (message) => message.type === 'terminated' && confirm(),
       });
       rt.hub.forget(sessionId);
-      await rt.host.terminate(sessionId, 'deleted by the client');
-      const timer = setTimeout(confirm, CONFIRM_MS);
-      await confirmed;
-      clearTimeout(timer);
+      // A session no instance runs (evicted, or its instance gone) has nobody to confirm.
+      if (await rt.host.terminate(sessionId, 'deleted by the client')) {
+        const timer = setTimeout(confirm, CONFIRM_MS);
+        await confirmed;
+        clearTimeout(timer);
+      }
     } catch (error) {
       rt.logger.warn('session termination failed', { sessionId, error: (error as Error).message });
       serviceUnavailable(res);

@@ -16,13 +16,17 @@ export async function publishToSession(rt: Runtime, sessionId: string, userId: s
   let instanceId: string | undefined;
   for (const payload of payloads) {
     let attempt = 0;
+    let justActivated = false;
     while ((await rt.backend.bus.publish(channels.toServer(sessionId), payload)) === 0) {
-      const activation = await rt.host.activate(sessionId, userId);
+      const activation = justActivated ? { outcome: 'busy' as const } : await rt.host.activate(sessionId, userId);
       if (activation.outcome === 'gone') return { outcome: 'gone' };
       if (activation.outcome === 'running') {
+        // Taken over here: publish again at once (once; a second miss waits like the others).
         instanceId = activation.instanceId;
+        justActivated = true;
         continue;
       }
+      justActivated = false;
       const pause = RETRIES[attempt++];
       if (pause === undefined) return { outcome: 'unavailable' };
       await new Promise((resolve) => setTimeout(resolve, pause));

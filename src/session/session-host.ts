@@ -100,10 +100,13 @@ export class SessionHost {
     return attempt;
   }
 
-  /** Ends a session wherever it runs: gone from the directory at once, its owner told to stop. */
-  async terminate(sessionId: string, reason: string): Promise<void> {
+  /**
+   * Ends a session wherever it runs: gone from the directory at once, its owner
+   * told to stop. Resolves to whether some instance was running it (and heard).
+   */
+  async terminate(sessionId: string, reason: string): Promise<boolean> {
     await this.directory.remove(sessionId);
-    await this.bus.publish(channels.control(sessionId), JSON.stringify(envelope.shutdown(reason)));
+    return (await this.bus.publish(channels.control(sessionId), JSON.stringify(envelope.shutdown(reason)))) > 0;
   }
 
   /**
