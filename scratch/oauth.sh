@@ -56,8 +56,8 @@ status "$work/h"
 grep -o '<strong id="client-name">[^<]*</strong>\|<code id="redirect-uri">[^<]*</code>' "$work/consent.html"
 PENDING=$(sed -n 's/.*name="pending" value="\([^"]*\)".*/\1/p' "$work/consent.html")
 
-step "6. POST /consent (approve): on to the fake upstream IdP"
-curl -sS -o /dev/null -D "$work/h" -X POST "$BASE/consent" --data-urlencode "pending=$PENDING" -d decision=approve
+step "6. POST /consent (approve): on to the fake upstream IdP; the cookie binds the request to this \"browser\""
+curl -sS -o /dev/null -D "$work/h" -c "$work/cookies" -X POST "$BASE/consent" --data-urlencode "pending=$PENDING" -d decision=approve
 status "$work/h"
 IDP=$(header Location < "$work/h"); echo "Location: $IDP"
 
@@ -68,8 +68,8 @@ UPSTREAM_STATE=$(sed -n 's/.*name="state" value="\([^"]*\)".*/\1/p' "$work/idp.h
 UPSTREAM_CODE=$(sed -n 's/.*name="code" value="\([^"]*\)".*/\1/p' "$work/idp.html")
 echo "upstream code=$UPSTREAM_CODE"
 
-step "8. The IdP callback, as the page's form (or any script) calls it, as user $USER_ID"
-curl -sS -o /dev/null -D "$work/h" -G "$BASE/fakeupstreamauth/callback" \
+step "8. The IdP callback, as the page's form (or any script) calls it, as user $USER_ID, with the consent cookie"
+curl -sS -o /dev/null -D "$work/h" -b "$work/cookies" -G "$BASE/fakeupstreamauth/callback" \
   --data-urlencode "state=$UPSTREAM_STATE" --data-urlencode "code=$UPSTREAM_CODE" --data-urlencode "userId=$USER_ID"
 status "$work/h"
 LOCATION=$(header Location < "$work/h"); echo "Location: $LOCATION"
@@ -78,7 +78,7 @@ CODE=$(query code "$LOCATION")
 echo "iss=$(query iss "$LOCATION")"
 
 step "8b. The same callback again: refused (single use)"
-curl -sS -G "$BASE/fakeupstreamauth/callback" \
+curl -sS -b "$work/cookies" -G "$BASE/fakeupstreamauth/callback" \
   --data-urlencode "state=$UPSTREAM_STATE" --data-urlencode "code=$UPSTREAM_CODE" --data-urlencode "userId=$USER_ID"; echo
 
 step "9. POST /token (authorization_code): the same redirect_uri, the verifier, the resource"
@@ -100,9 +100,9 @@ authorize() {
   STATE=$(openssl rand -hex 8)
   AUTHORIZE="$BASE/authorize?response_type=code&client_id=$CLIENT_ID&redirect_uri=$(urlencode "$REDIRECT_URI")&code_challenge=$CHALLENGE&code_challenge_method=S256&state=$STATE&resource=$(urlencode "$BASE/mcp")"
   PENDING=$(curl -sS "$AUTHORIZE" | sed -n 's/.*name="pending" value="\([^"]*\)".*/\1/p')
-  IDP=$(curl -sS -o /dev/null -D - -X POST "$BASE/consent" --data-urlencode "pending=$PENDING" -d decision=approve | header Location)
+  IDP=$(curl -sS -o /dev/null -D - -c "$work/cookies" -b "$work/cookies" -X POST "$BASE/consent" --data-urlencode "pending=$PENDING" -d decision=approve | header Location)
   curl -sS "$BASE$IDP" > "$work/idp.html"
-  LOCATION=$(curl -sS -o /dev/null -D - -G "$BASE/fakeupstreamauth/callback" \
+  LOCATION=$(curl -sS -o /dev/null -D - -b "$work/cookies" -G "$BASE/fakeupstreamauth/callback" \
     --data-urlencode "state=$(sed -n 's/.*name="state" value="\([^"]*\)".*/\1/p' "$work/idp.html")" \
     --data-urlencode "code=$(sed -n 's/.*name="code" value="\([^"]*\)".*/\1/p' "$work/idp.html")" \
     --data-urlencode "userId=$USER_ID" | header Location)

@@ -5,7 +5,7 @@
  * malformed bodies and headers. Runs on both backends.
  */
 import { authBackendCases, type AuthDeployment } from './support/auth-instances.js';
-import { actAsUser, authorizationParams, authorizeUrl, inputValue, pkce, registerClient, signIn, type RegisteredClient } from './support/auth-flow.js';
+import { actAsUser, authorizationParams, authorizeUrl, consentCookie, inputValue, pkce, registerClient, signIn, type RegisteredClient } from './support/auth-flow.js';
 import { expectJsonBody } from './support/http-raw.js';
 
 const form = { 'content-type': 'application/x-www-form-urlencoded' };
@@ -134,13 +134,16 @@ describe.each(authBackendCases())('OAuth errors and robustness on %s', (_name, s
       const pendingId = inputValue(consent, 'pending');
       const beforeConsent = await get(`/fakeupstreamauth/callback?${qs({ state: pendingId, code: 'x', userId: 'u' })}`);
       const approved = await post('/consent', qs({ pending: pendingId, decision: 'approve' }));
+      const browser = { cookie: consentCookie(approved.headers)! };
       const idp = await (await get(approved.headers.get('location')!)).text();
       const callback = `/fakeupstreamauth/callback?${qs({ state: inputValue(idp, 'state'), code: inputValue(idp, 'code'), userId: 'u1' })}`;
       const requests: Array<() => Promise<Response>> = [
         async () => beforeConsent,
-        () => get(callback),
-        () => get(callback),
-        () => get(callback.replace('u1', 'u2')),
+        () => get(callback, browser),
+        () => get(callback, browser),
+        () => get(callback.replace('u1', 'u2'), browser),
+        () => get(callback.replace('u1', 'u3')),
+        () => get(callback, { cookie: 'mcp-consent=mcp_cb_forged; mcp-consent=x' }),
         () => get('/fakeupstreamauth/callback?state=%ff&code=%zz&userId=%'),
         () => get('/fakeupstreamauth/callback?state[a]=1&code[]=2&userId=u'),
         () => get(`/fakeupstreamauth/callback?${qs({ state: 'x'.repeat(10_000), code: 'y', userId: 'u' })}`),

@@ -5,7 +5,7 @@
  * and is usable once (no replay, no re-binding to another user).
  */
 import { authBackendCases, type AuthDeployment } from './support/auth-instances.js';
-import { authorizationParams, authorizeUrl, inputValue, pkce, registerClient, type RegisteredClient } from './support/auth-flow.js';
+import { authorizationParams, authorizeUrl, consentCookie, inputValue, pkce, registerClient, type RegisteredClient } from './support/auth-flow.js';
 import { expectPageHeaders } from './support/auth-pages.js';
 import { expectJsonBody } from './support/http-raw.js';
 
@@ -41,7 +41,8 @@ describe.each(authBackendCases())('the fake upstream IdP on %s', (_name, start) 
       body: new URLSearchParams({ pending: pendingId, decision: 'approve' }).toString(),
     });
     expect(approved.status).toBe(303);
-    return { pendingId, clientState: params.state, idpPath: approved.headers.get('location')! };
+    // The approving browser's consent-binding cookie: the callback completes the request only with it.
+    return { pendingId, clientState: params.state, idpPath: approved.headers.get('location')!, cookie: consentCookie(approved.headers)! };
   }
 
   async function idpPage(url: string) {
@@ -49,8 +50,8 @@ describe.each(authBackendCases())('the fake upstream IdP on %s', (_name, start) 
     return { response, html: await response.text() };
   }
 
-  const callback = (via: string, params: Record<string, string>) =>
-    fetch(`${via}/fakeupstreamauth/callback?${new URLSearchParams(params)}`, { redirect: 'manual' });
+  const callback = (via: string, params: Record<string, string>, cookie?: string) =>
+    fetch(`${via}/fakeupstreamauth/callback?${new URLSearchParams(params)}`, { redirect: 'manual', headers: cookie ? { cookie } : {} });
 
   test('the page: a form to the callback with state, code and a user id field; a constant script under a nonce', async () => {
     const first = await approvedRequest();
@@ -102,7 +103,7 @@ describe.each(authBackendCases())('the fake upstream IdP on %s', (_name, start) 
   test('a script can call the callback directly; the client gets code, its state and iss', async () => {
     const request = await approvedRequest(A);
     const { html } = await idpPage(`${B}${request.idpPath}`);
-    const answer = await callback(A, { state: inputValue(html, 'state'), code: inputValue(html, 'code'), userId: 'scripted-user' });
+    const answer = await callback(A, { state: inputValue(html, 'state'), code: inputValue(html, 'code'), userId: 'scripted-user' }, request.cookie);
     expect(answer.status).toBe(302);
     const location = new URL(answer.headers.get('location')!);
     expect(`${location.origin}${location.pathname}`).toBe('http://127.0.0.1:4321/cb');
@@ -115,10 +116,10 @@ describe.each(authBackendCases())('the fake upstream IdP on %s', (_name, start) 
     const request = await approvedRequest();
     const { html } = await idpPage(`${A}${request.idpPath}`);
     const params = { state: inputValue(html, 'state'), code: inputValue(html, 'code') };
-    const first = await callback(A, { ...params, userId: 'alice' });
+    const first = await callback(A, { ...params, userId: 'alice' }, request.cookie);
     expect(first.status).toBe(302);
     for (const [via, userId] of [[B, 'alice'], [A, 'mallory'], [B, 'mallory']] as const) {
-      const again = await callback(via, { ...params, userId });
+      const again = await callback(via, { ...params, userId }, request.cookie);
       expect(again.status).toBe(400);
       expect(again.headers.get('location')).toBeNull();
       expect(expectJsonBody(again.headers.get('content-type'), await again.text()).error).toMatch(/^invalid_(request|grant)$/);
@@ -130,11 +131,11 @@ describe.each(authBackendCases())('the fake upstream IdP on %s', (_name, start) 
     const two = await approvedRequest(B);
     const pageOne = (await idpPage(`${A}${one.idpPath}`)).html;
     const pageTwo = (await idpPage(`${B}${two.idpPath}`)).html;
-    const swapped = await callback(A, { state: two.pendingId, code: inputValue(pageOne, 'code'), userId: 'mallory' });
+    const swapped = await callback(A, { state: two.pendingId, code: inputValue(pageOne, 'code'), userId: 'mallory' }, two.cookie);
     expect(swapped.status).toBe(400);
     expect(expectJsonBody(swapped.headers.get('content-type'), await swapped.text())).toMatchObject({ error: 'invalid_grant' });
     // The refusal burned nothing: request two still completes with its own code.
-    const own = await callback(B, { state: two.pendingId, code: inputValue(pageTwo, 'code'), userId: 'bob' });
+    const own = await callback(B, { state: two.pendingId, code: inputValue(pageTwo, 'code'), userId: 'bob' }, two.cookie);
     expect(own.status).toBe(302);
     expect(new URL(own.headers.get('location')!).searchParams.get('state')).toBe(two.clientState);
   });

@@ -11,6 +11,7 @@ import {
   actAsUser,
   authorizationParams,
   authorizeUrl,
+  consentCookie,
   exchangeCode,
   inputValue,
   pkce,
@@ -318,7 +319,8 @@ describe.each(authBackendCases())('OAuth security properties on %s', (_name, sta
     const upstreamCode = inputValue(idpHtml, 'code');
     // Before the callback: the pending request and the upstream code are in the store, hashed.
     const midway = await dumpStore(deployment.servers[0]!);
-    const callback = await fetch(`${base}/fakeupstreamauth/callback?${new URLSearchParams({ state: pendingId, code: upstreamCode, userId: 'hash-check' })}`, { redirect: 'manual' });
+    const cookie = consentCookie(approved.headers)!;
+    const callback = await fetch(`${base}/fakeupstreamauth/callback?${new URLSearchParams({ state: pendingId, code: upstreamCode, userId: 'hash-check' })}`, { redirect: 'manual', headers: { cookie } });
     const code = new URL(callback.headers.get('location')!).searchParams.get('code')!;
     const afterCallback = await dumpStore(deployment.servers[0]!);
     const exchanged = await exchangeCode(A, client, code, verifier, { client_secret: client.client_secret });
@@ -329,6 +331,7 @@ describe.each(authBackendCases())('OAuth security properties on %s', (_name, sta
 
     const secrets = {
       client_secret: client.client_secret!,
+      consent_binding: cookie.split('=')[1]!,
       pending: pendingId,
       upstream: upstreamCode,
       code,

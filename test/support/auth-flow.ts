@@ -79,6 +79,19 @@ export function inputValue(html: string, name: string): string {
   return match[1]!.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&#96;/g, '`').replace(/&amp;/g, '&');
 }
 
+/**
+ * The consent-binding cookie a /consent approval sets (`name=value`, ready for a
+ * Cookie header), or undefined. The IdP callback completes an authorization only
+ * for the browser that approved it, so a script walking the flow carries it on.
+ */
+export function consentCookie(headers: Headers): string | undefined {
+  for (const line of headers.getSetCookie()) {
+    const pair = line.split(';')[0]!.trim();
+    if (/^(__Host-)?mcp-consent=/.test(pair)) return pair;
+  }
+  return undefined;
+}
+
 export interface AuthorizationResponse {
   /** The redirect URI with the response (never followed: nothing listens there). */
   location: URL;
@@ -86,8 +99,8 @@ export interface AuthorizationResponse {
   state: string | null;
   iss: string | null;
   error: string | null;
-  /** What the IdP callback needed, for replay tests. */
-  callback?: { state: string; code: string };
+  /** What the IdP callback needed, for replay tests (the consent cookie included). */
+  callback?: { state: string; code: string; cookie: string | undefined };
 }
 
 /**
@@ -116,15 +129,16 @@ export async function actAsUser(
   });
   await decided.text();
   if (decided.status !== 303) throw new Error(`consent answered ${decided.status}`);
+  const cookie = consentCookie(decided.headers);
   const next = new URL(decided.headers.get('location')!, base);
   if (options.decision === 'deny') return responseOf(next);
   const idp = await go(next);
   const idpHtml = await idp.text();
   if (idp.status !== 200) throw new Error(`IdP page: ${idp.status} ${idpHtml.slice(0, 300)}`);
-  const callback = { state: inputValue(idpHtml, 'state'), code: inputValue(idpHtml, 'code') };
+  const callback = { state: inputValue(idpHtml, 'state'), code: inputValue(idpHtml, 'code'), cookie };
   const callbackUrl = new URL('/fakeupstreamauth/callback', base);
-  callbackUrl.search = new URLSearchParams({ ...callback, userId }).toString();
-  const landed = await go(callbackUrl);
+  callbackUrl.search = new URLSearchParams({ state: callback.state, code: callback.code, userId }).toString();
+  const landed = await go(callbackUrl, cookie ? { headers: { cookie } } : {});
   const landedBody = await landed.text();
   if (landed.status !== 302) throw new Error(`callback answered ${landed.status} ${landedBody}`);
   return { ...responseOf(new URL(landed.headers.get('location')!)), callback };

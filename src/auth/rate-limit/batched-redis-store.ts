@@ -51,6 +51,7 @@ export class BatchedRedisStore implements Store {
     readonly prefix: string,
     private readonly logger: Logger,
     private readonly syncMs = 1000,
+    private readonly maxEntries = MAX_ENTRIES,
   ) {}
 
   init(options: Options): void {
@@ -102,7 +103,14 @@ export class BatchedRedisStore implements Store {
       entry = undefined;
     }
     if (!entry && create) {
-      if (this.entries.size >= MAX_ENTRIES) this.dropStale(window);
+      if (this.entries.size >= this.maxEntries) this.dropStale(window);
+      // Still full (many client addresses within one window): forget the least recently
+      // created entries. Their shared counters stay in Redis, and a returning client
+      // learns its total at the next flush; only their unsent hits are lost.
+      for (const key of this.entries.keys()) {
+        if (this.entries.size < this.maxEntries) break;
+        this.entries.delete(key);
+      }
       entry = { window, synced: 0, inFlight: 0, pending: 0 };
       this.entries.set(key, entry);
     }

@@ -5,6 +5,7 @@ import type { OAuthClientInformationFull } from '@modelcontextprotocol/sdk/share
 import { CLIENT_TTL_S, SUPPORTED_SCOPES } from '../constants.js';
 import { sha256 } from '../crypto.js';
 import { CLIENT_AUTH_METHODS, ClientModel, type ClientAuthMethod, type ClientRecord } from './models/client.js';
+import { oauthErrors } from './oauth-errors.js';
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 /** RFC 8252 §7.1 private-use schemes are reverse domain names: they contain a dot. */
@@ -12,10 +13,18 @@ const PRIVATE_USE_SCHEME = /^[a-z][a-z0-9+-]*(\.[a-z0-9+-]+)+:$/;
 const MAX_REDIRECT_URIS = 10;
 const MAX_URI_LENGTH = 2000;
 const MAX_TEXT_LENGTH = 200;
+/**
+ * Characters that make a value display differently from what it is: C0/C1
+ * controls and the bidirectional marks and overrides. The consent page shows
+ * the client's name and redirect URI; what it shows must be what they are.
+ */
+const DECEPTIVE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
 
 /** Why a redirect URI cannot be registered, or undefined when it can (OAuth 2.1 §2.3, RFC 8252). */
 export function redirectUriProblem(value: string): string | undefined {
   if (value.length > MAX_URI_LENGTH) return 'is too long';
+  // The URL parser drops tabs and newlines and trims spaces: the browser would go elsewhere than the consent page shows.
+  if (/\s/.test(value) || DECEPTIVE.test(value)) return 'must not contain whitespace, control or bidirectional characters';
   let url: URL;
   try {
     url = new URL(value);
@@ -40,9 +49,12 @@ export function redirectUriProblem(value: string): string | undefined {
 export class ClientsStore implements OAuthRegisteredClientsStore {
   constructor(readonly model: ClientModel) {}
 
-  async getClient(clientId: string): Promise<OAuthClientInformationFull | undefined> {
-    const record = await this.model.find(clientId);
-    return record ? publicView(record) : undefined;
+  /** For the SDK's handlers, which answer 500 to anything but an OAuthError: a store failure is temporarily_unavailable. */
+  getClient(clientId: string): Promise<OAuthClientInformationFull | undefined> {
+    return oauthErrors(async () => {
+      const record = await this.model.find(clientId);
+      return record ? publicView(record) : undefined;
+    });
   }
 
   findRecord(clientId: string): Promise<ClientRecord | undefined> {
@@ -54,9 +66,11 @@ export class ClientsStore implements OAuthRegisteredClientsStore {
    * response type, redirect scheme, length), stores the secret as a hash and
    * returns the full registration, secret included, for the 201 response.
    */
-  async registerClient(
-    client: Omit<OAuthClientInformationFull, 'client_id' | 'client_id_issued_at'>,
-  ): Promise<OAuthClientInformationFull> {
+  registerClient(client: Omit<OAuthClientInformationFull, 'client_id' | 'client_id_issued_at'>): Promise<OAuthClientInformationFull> {
+    return oauthErrors(() => this.register(client));
+  }
+
+  private async register(client: Omit<OAuthClientInformationFull, 'client_id' | 'client_id_issued_at'>): Promise<OAuthClientInformationFull> {
     const given = client as Partial<OAuthClientInformationFull>;
     const method = (client.token_endpoint_auth_method ?? 'client_secret_basic') as ClientAuthMethod;
     if (!CLIENT_AUTH_METHODS.includes(method)) {
@@ -70,7 +84,8 @@ export class ClientsStore implements OAuthRegisteredClientsStore {
       const problem = redirectUriProblem(uri);
       if (problem) throw new InvalidClientMetadataError(`redirect_uri ${JSON.stringify(uri.slice(0, 100))} ${problem}`);
     }
-    const grantTypes = client.grant_types ?? ['authorization_code'];
+    // Stored once each, in a fixed order: a registration's size is bounded by its meaning.
+    const grantTypes = [...new Set(client.grant_types ?? ['authorization_code'])];
     if (!grantTypes.includes('authorization_code') || grantTypes.some((g) => g !== 'authorization_code' && g !== 'refresh_token')) {
       throw new InvalidClientMetadataError('grant_types must include authorization_code and may add refresh_token only');
     }
@@ -78,12 +93,16 @@ export class ClientsStore implements OAuthRegisteredClientsStore {
     if (responseTypes.length !== 1 || responseTypes[0] !== 'code') {
       throw new InvalidClientMetadataError('response_types must be ["code"]');
     }
+    let scope: string | undefined;
     if (client.scope !== undefined) {
-      const unknown = client.scope.split(' ').filter((s) => s && !(SUPPORTED_SCOPES as readonly string[]).includes(s));
+      const requested = [...new Set(client.scope.split(' ').filter(Boolean))];
+      const unknown = requested.filter((s) => !(SUPPORTED_SCOPES as readonly string[]).includes(s));
       if (unknown.length > 0) throw new InvalidClientMetadataError(`unknown scope: ${unknown.join(' ').slice(0, 100)}`);
+      scope = requested.length > 0 ? requested.join(' ') : undefined;
     }
     for (const [name, value] of Object.entries({ client_name: client.client_name, software_id: client.software_id, software_version: client.software_version })) {
       if (value !== undefined && value.length > MAX_TEXT_LENGTH) throw new InvalidClientMetadataError(`${name} is longer than ${MAX_TEXT_LENGTH} characters`);
+      if (value !== undefined && DECEPTIVE.test(value)) throw new InvalidClientMetadataError(`${name} must not contain control or bidirectional characters`);
     }
     for (const [name, value] of Object.entries({ client_uri: client.client_uri, logo_uri: client.logo_uri, tos_uri: client.tos_uri, policy_uri: client.policy_uri })) {
       if (value !== undefined && value.length > MAX_URI_LENGTH) throw new InvalidClientMetadataError(`${name} is too long`);
@@ -108,7 +127,7 @@ export class ClientsStore implements OAuthRegisteredClientsStore {
       client_name: client.client_name,
       client_uri: client.client_uri,
       logo_uri: client.logo_uri,
-      scope: client.scope,
+      scope,
       contacts: client.contacts,
       tos_uri: client.tos_uri,
       policy_uri: client.policy_uri,

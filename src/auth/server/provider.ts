@@ -101,7 +101,11 @@ export class AuthorizationServerProvider implements OAuthServerProvider {
       const { codes, tokens } = this.deps;
       const usedBy = await codes.usedFor(code);
       if (usedBy) {
-        await tokens.revokeGrant(usedBy, 'authorization code replayed');
+        // Only the code's own client revokes by replaying it: another client presenting a
+        // leaked, used code (which it could not have exchanged) must not end the owner's grant.
+        const grant = await tokens.grants.find(usedBy);
+        if (grant && grant.clientId !== client.client_id) throw new InvalidGrantError(BAD_CODE);
+        if (grant) await tokens.revokeGrant(usedBy, 'authorization code replayed');
         throw new InvalidGrantError(REUSED_CODE);
       }
       const record = await codes.find(code);

@@ -1,6 +1,7 @@
 import express, { type RequestHandler, type Router } from 'express';
 import type { AuthUrls } from '../../urls.js';
 import { authorizationResponseUrl } from '../authorization-response.js';
+import { sameBrowser } from '../consent-binding.js';
 import type { AuthorizationCodeModel } from '../models/authorization-code.js';
 import type { PendingAuthorizationModel } from '../models/pending-authorization.js';
 import { sendOAuthError } from '../oauth-errors.js';
@@ -19,9 +20,11 @@ export const USER_ID = /^[A-Za-z0-9._@+-]{1,128}$/;
  * server's callback from the fake upstream IdP (the IdP page's form lands here;
  * a script may call it directly). It completes the pending authorization named
  * by `state` exactly once: the upstream code must have been issued for that
- * state and not used, and the request must not have been completed already, so
- * a callback can be neither replayed nor re-bound to another user. Then the
- * client gets its code, its state and our `iss`.
+ * state and not used, the request must not have been completed already, and
+ * the browser must be the one that approved it (its consent-binding cookie), so
+ * a callback can be neither replayed, nor re-bound to another user, nor
+ * completed by someone other than the approver. Then the client gets its code,
+ * its state and our `iss`.
  */
 export function upstreamCallbackEndpoint(deps: {
   pending: PendingAuthorizationModel;
@@ -31,6 +34,7 @@ export function upstreamCallbackEndpoint(deps: {
   limiter: RequestHandler;
 }): Router {
   const router = express.Router();
+  const secure = deps.urls.issuer.startsWith('https:');
   router.use(deps.limiter);
   router.all('/', async (req, res, next) => {
     res.setHeader('Cache-Control', 'no-store');
@@ -57,6 +61,11 @@ export function upstreamCallbackEndpoint(deps: {
       const record = await deps.pending.find(state);
       if (!record || !record.consented) {
         sendOAuthError(res, 400, 'invalid_request', 'Unknown, expired or already completed authorization request');
+        return;
+      }
+      // Checked before the upstream code is redeemed: a refusal here burns nothing.
+      if (!sameBrowser(req, secure, record.browserHash)) {
+        sendOAuthError(res, 400, 'invalid_request', 'This authorization request was not approved in this browser; start again from the application');
         return;
       }
       if (!(await deps.upstream.redeem(code, state))) {

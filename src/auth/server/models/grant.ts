@@ -31,6 +31,10 @@ export class GrantModel {
     return grant;
   }
 
+  find(grantId: string): Promise<Grant | undefined> {
+    return this.records.get(authKeys.grant(grantId));
+  }
+
   exists(grantId: string): Promise<boolean> {
     return this.records.exists(authKeys.grant(grantId));
   }

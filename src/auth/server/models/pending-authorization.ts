@@ -20,12 +20,14 @@ export const PendingAuthorizationSchema = z.object({
   scopes: z.array(z.string()),
   resource: z.string(),
   consented: z.boolean(),
+  /** SHA-256 of the consent-binding secret of the browser that approved (see consent-binding.ts). */
+  browserHash: z.string().optional(),
   createdAt: z.number().int(),
   expiresAt: z.number().int(),
 });
 export type PendingAuthorization = z.infer<typeof PendingAuthorizationSchema>;
 
-export type NewPendingAuthorization = Omit<PendingAuthorization, 'consented' | 'createdAt' | 'expiresAt'>;
+export type NewPendingAuthorization = Omit<PendingAuthorization, 'consented' | 'browserHash' | 'createdAt' | 'expiresAt'>;
 
 export class PendingAuthorizationModel {
   private readonly records: JsonRecords<typeof PendingAuthorizationSchema>;
@@ -51,8 +53,9 @@ export class PendingAuthorizationModel {
     return this.records.get(authKeys.pending(sha256(id)));
   }
 
-  async markConsented(id: string, record: PendingAuthorization): Promise<void> {
-    await this.records.put(authKeys.pending(sha256(id)), { ...record, consented: true }, remainingMs(record.expiresAt));
+  /** Approved, by the browser whose consent-binding secret has this hash. */
+  async markConsented(id: string, record: PendingAuthorization, browserHash: string): Promise<void> {
+    await this.records.put(authKeys.pending(sha256(id)), { ...record, consented: true, browserHash }, remainingMs(record.expiresAt));
   }
 
   /** True for the one caller that completes this authorization; every later call gets false. */
