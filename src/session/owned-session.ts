@@ -28,6 +28,8 @@ export interface RestoredSession {
   init?: InitParams;
   features: SessionFeatureState;
   lastPosition: string;
+  /** Whether a standalone stream of the session is open somewhere (its holder's lease exists). */
+  listening: boolean;
 }
 
 /**
@@ -62,15 +64,11 @@ export class OwnedSession implements StandaloneListener {
     };
     this.features = restored?.features ?? initialFeatureState();
     this.init = restored?.init;
+    this.standaloneStreams = restored?.listening ? 1 : 0;
   }
 
   get inflightCount(): number {
     return this.transport.inflightCount;
-  }
-
-  /** Whether some instance holds a standalone stream of this session open. */
-  get hasListener(): boolean {
-    return this.standaloneStreams > 0;
   }
 
   /** The session as the store keeps it. */

@@ -68,6 +68,11 @@ export class SessionDirectory {
     return this.kv.get(keys.sessionInstance(sessionId));
   }
 
+  async hasStandaloneStream(sessionId: string): Promise<boolean> {
+    const [held] = await this.kv.existing([keys.standaloneHolder(sessionId)]);
+    return held === true;
+  }
+
   loadState(sessionId: string): Promise<string | null> {
     return this.kv.get(keys.sessionState(sessionId));
   }

@@ -157,10 +157,11 @@ export class SessionHost {
       return { outcome: 'busy' };
     }
     if (!(await this.directory.claim(sessionId, meta.instanceId, me))) return { outcome: 'busy' };
-    const session = this.newSession(sessionId, userId, { ...meta, instanceId: me }, {
-      ...state,
-      lastPosition: await this.events.lastPosition(sessionId),
-    });
+    const [lastPosition, listening] = await Promise.all([
+      this.events.lastPosition(sessionId),
+      this.directory.hasStandaloneStream(sessionId),
+    ]);
+    const session = this.newSession(sessionId, userId, { ...meta, instanceId: me }, { ...state, lastPosition, listening });
     this.sessions.set(sessionId, session);
     try {
       await session.start();
@@ -208,9 +209,9 @@ export class SessionHost {
       const quiet = now - session.lastActivity;
       if (session.inflightCount > 0 || session.lastActivity >= since) busy.push(session);
       else if (quiet >= this.options.idleTimeoutMs) idle.push(session);
-      else if (quiet >= this.options.evictAfterMs && !session.hasListener && session.meta.transport === 'shttp') {
-        evictable.push(session);
-      }
+      // An open standalone stream does not pin a quiet session: its holder's lease
+      // tells whoever rebuilds the session that someone listens.
+      else if (quiet >= this.options.evictAfterMs && session.meta.transport === 'shttp') evictable.push(session);
     }
     // A running tool call or a pending elicitation is activity, even when no bytes move.
     if (busy.length > 0) await this.directory.refresh(busy.map((s) => s.record()));
