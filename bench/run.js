@@ -2,6 +2,7 @@
 // the official server-everything, under the same load; plus Redis cost per call
 // and memory per idle session. Prints a table, writes bench/results/latest.json.
 // Settings (env): see readSettings() below and docs/performance.md.
+import { spawn } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +12,7 @@ import { startCpuWindow } from './lib/cpu.js';
 import { runLoad } from './lib/load.js';
 import { checkEcho, openSessions } from './lib/mcp-client.js';
 import { measureIdleSessions } from './lib/memory.js';
+import { readSessionSettings } from './lib/session-settings.js';
 import { openStatsClient, redisVersion, snapshot, delta } from './lib/redis-stats.js';
 import { evaluate, printReport, writeJson } from './lib/report.js';
 import { startOfficial, startOurs } from './lib/targets.js';
@@ -42,6 +44,8 @@ function readSettings(env = process.env) {
     timeoutS: number('BENCH_TIMEOUT_S', 300),
     /** Exit 1 when a target is missed (by default only a broken run exits non-zero). */
     strict: env.BENCH_STRICT === '1',
+    /** Also run bench/sessions.js (100 000 sessions, several minutes) after the rest. */
+    withSessions: env.BENCH_WITH_SESSIONS === '1',
   };
   const unknown = settings.targets.filter((key) => !TARGET_KEYS.includes(key));
   if (unknown.length > 0) throw new Error(`unknown BENCH_TARGETS ${unknown.join(',')} (use ${TARGET_KEYS.join(',')})`);
@@ -208,9 +212,30 @@ async function machineInfo(stats) {
   };
 }
 
+/**
+ * bench/sessions.js as a child with our stdio, after everything else:
+ * it starts its own Redis and instances, and has its own watchdog.
+ */
+function runSessionsBench() {
+  console.error('\nbench: BENCH_WITH_SESSIONS=1: running bench/sessions.js');
+  const child = spawn(process.execPath, [path.join(path.dirname(RESULTS_DIR), 'sessions.js')], { stdio: 'inherit' });
+  // SIGTERM, not the SIGKILL of killAllChildren: it kills its own Redis and
+  // instances on SIGTERM, which a SIGKILL would leave behind.
+  const stop = () => child.kill('SIGTERM');
+  process.on('exit', stop);
+  return new Promise((resolve) => {
+    child.once('exit', (code) => {
+      process.off('exit', stop);
+      resolve(code ?? 1);
+    });
+  });
+}
+
 async function main() {
   const settings = readSettings();
-  installCleanup(settings.timeoutS * 1000);
+  // The sessions bench, when asked for, runs inside this watchdog's time too.
+  const sessionsTimeoutS = settings.withSessions ? readSessionSettings().timeoutS + 10 : 0;
+  installCleanup((settings.timeoutS + sessionsTimeoutS) * 1000);
   const redis = await startPrivateRedis();
   trackPid('redis-server', redis.pid);
   const stats = await openStatsClient(redis.url);
@@ -248,7 +273,8 @@ async function main() {
   console.log(`\nwrote ${writeJson(results, RESULTS_DIR)}`);
   const broken = Object.values(results.loads).some((run) => run.failures > 0);
   const missed = results.checks.some((check) => check.status === 'FAIL');
-  return broken || (settings.strict && missed) ? 1 : 0;
+  const sessionsCode = settings.withSessions ? await runSessionsBench() : 0;
+  return broken || (settings.strict && missed) || sessionsCode !== 0 ? 1 : 0;
 }
 
 main().then(

@@ -6,7 +6,7 @@ import { snapshot } from './redis-stats.js';
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Asks a child started with the memory hook for process.memoryUsage() after GC. */
-function memoryOf(server, timeoutMs = 15_000) {
+export function memoryOf(server, timeoutMs = 15_000) {
   const id = Math.random().toString(36).slice(2);
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {

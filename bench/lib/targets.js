@@ -29,8 +29,11 @@ function ourNodeFlags() {
   return (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
 }
 
-/** One instance of our server; `redisUrl` undefined means embedded mode. */
-export async function startOurs(name, redisUrl, { memoryHook = false } = {}) {
+/**
+ * One instance of our server; `redisUrl` undefined means embedded mode. `env`
+ * adds settings of ours (e.g. SESSION_EVICT_AFTER_S) on top of the minimal environment.
+ */
+export async function startOurs(name, redisUrl, { memoryHook = false, env: extraEnv = {} } = {}) {
   const port = await freePort();
   const env = {
     ...baseEnv(),
@@ -39,6 +42,7 @@ export async function startOurs(name, redisUrl, { memoryHook = false } = {}) {
     AUTH_MODE: 'none',
     LOG_LEVEL: 'warn',
     ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
+    ...extraEnv,
   };
   const args = [...ourNodeFlags(), ...nodeArgs(OUR_ENTRY, memoryHook)];
   const proc = spawnChild(name, process.execPath, args, { env, ipc: memoryHook });
