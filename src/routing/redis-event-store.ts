@@ -1,11 +1,15 @@
 import { keys } from './channels.js';
-import { EVENTS_PER_SESSION, type EventStore, type StoredEvent } from './event-store.js';
+import { comparePositions, EVENTS_PER_SESSION, type EventStore, type StoredEvent } from './event-store.js';
 import type { RedisClient } from './redis-connections.js';
 
 /**
- * One Redis stream per session (`mcp:session:{id}:events`), entry id = position.
- * Appending costs one XADD: NOMKSTREAM never creates a log without a TTL; when
- * the log does not exist yet, it is created together with its TTL.
+ * One Redis list per session (`mcp:session:{id}:events`), one element per event:
+ * `position \n delivery \n streamKey \n message` (none of the first three can hold
+ * a newline; JSON never does). A list, not a Redis stream: a stream reserves a
+ * ~4 KB node even for one entry, and most sessions hold a handful of events.
+ * Appending costs one RPUSHX, which never creates a list without a TTL; when the
+ * list does not exist yet, it is created together with its TTL. Trimming to
+ * EVENTS_PER_SESSION happens when the owner's sweep renews the TTL.
  */
 export class RedisEventStore implements EventStore {
   constructor(
@@ -15,37 +19,50 @@ export class RedisEventStore implements EventStore {
 
   async append(sessionId: string, event: StoredEvent): Promise<void> {
     const key = keys.sessionEvents(sessionId);
-    const fields = { k: event.streamKey, d: event.delivery, m: event.message };
-    const trim = { TRIM: { strategy: 'MAXLEN' as const, strategyModifier: '~' as const, threshold: EVENTS_PER_SESSION } };
-    const added = await this.client.xAddNoMkStream(key, event.position, fields, trim);
-    if (added !== null) return;
-    await this.client.multi().xAdd(key, event.position, fields, trim).pExpire(key, this.ttlMs).exec();
+    const element = `${event.position}\n${event.delivery}\n${event.streamKey}\n${event.message}`;
+    if ((await this.client.rPushX(key, element)) > 0) return;
+    await this.client.multi().rPush(key, element).pExpire(key, this.ttlMs).exec();
   }
 
   async after(sessionId: string, position: string, delivery: string): Promise<StoredEvent[]> {
-    const entries = await this.client.xRange(keys.sessionEvents(sessionId), `(${position}`, '+');
+    const elements = await this.client.lRange(keys.sessionEvents(sessionId), 0, -1);
     const events: StoredEvent[] = [];
-    for (const entry of entries ?? []) {
-      const message = entry.message as Record<string, string>;
-      if (message.d !== delivery) continue;
-      events.push({ position: entry.id, streamKey: message.k ?? '', delivery, message: message.m ?? '' });
+    for (const element of elements) {
+      const event = parse(element);
+      if (event && event.delivery === delivery && comparePositions(event.position, position) > 0) events.push(event);
     }
     return events;
   }
 
   async lastPosition(sessionId: string): Promise<string> {
-    const entries = await this.client.xRevRange(keys.sessionEvents(sessionId), '+', '-', { COUNT: 1 });
-    return entries?.[0]?.id ?? '0-0';
+    const [last] = await this.client.lRange(keys.sessionEvents(sessionId), -1, -1);
+    return (last && parse(last)?.position) || '0-0';
   }
 
   async touch(sessionIds: string[]): Promise<void> {
     if (sessionIds.length === 0) return;
     const batch = this.client.multi();
-    for (const id of sessionIds) batch.pExpire(keys.sessionEvents(id), this.ttlMs);
+    for (const id of sessionIds) {
+      batch.lTrim(keys.sessionEvents(id), -EVENTS_PER_SESSION, -1);
+      batch.pExpire(keys.sessionEvents(id), this.ttlMs);
+    }
     await batch.execAsPipeline();
   }
 
   async remove(sessionId: string): Promise<void> {
     await this.client.del(keys.sessionEvents(sessionId));
   }
+}
+
+function parse(element: string): StoredEvent | undefined {
+  const first = element.indexOf('\n');
+  const second = element.indexOf('\n', first + 1);
+  const third = element.indexOf('\n', second + 1);
+  if (first < 0 || second < 0 || third < 0) return undefined;
+  return {
+    position: element.slice(0, first),
+    delivery: element.slice(first + 1, second),
+    streamKey: element.slice(second + 1, third),
+    message: element.slice(third + 1),
+  };
 }
