@@ -5,6 +5,9 @@ import { createBackend } from './routing/backend.js';
 import type { Logger } from './observability/logger.js';
 import { startRuntime, type Runtime } from './session/runtime.js';
 
+/** How long after a stop begins the listener keeps accepting (and refusing) connections. */
+const LISTENER_CLOSE_DELAY_MS = 1000;
+
 export interface RunningServer {
   url: string;
   runtime: Runtime;
@@ -34,9 +37,14 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     http: server,
     stop(graceMs = 0) {
       stopping ??= (async () => {
-        // No new connections; idle keep-alive ones close now, busy ones after their request.
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        server.closeIdleConnections();
+        // Draining first: /ready fails and requests on open connections get 503 with
+        // Connection: close. The listener closes (idle keep-alive connections with it)
+        // only a moment later, once a load balancer had time to see /ready fail: a
+        // request already on its way over an idle connection is not cut off.
+        runtime.draining = true;
+        const closed = new Promise<void>((resolve) => {
+          setTimeout(() => server.close(() => resolve()), Math.min(LISTENER_CLOSE_DELAY_MS, graceMs));
+        });
         await runtime.stop(graceMs);
         server.closeAllConnections();
         await closed;

@@ -107,6 +107,7 @@ export function mcpGet(rt: Runtime, keepAlive: KeepAlive): RequestHandler {
         return;
       }
       if (delivered.instanceId) dependent.ownerInstanceId = delivered.instanceId;
+      else if (dependent.ownerInstanceId === '') dependent.ownerInstanceId = (await rt.directory.instanceOf(sessionId)) ?? '';
     } catch (error) {
       rt.logger.warn('could not open standalone stream', { sessionId, error: (error as Error).message });
       serviceUnavailable(res);

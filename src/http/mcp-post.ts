@@ -109,6 +109,8 @@ export function mcpPost(rt: Runtime, keepAlive: KeepAlive): RequestHandler {
         return;
       }
       if (delivered.instanceId) stream.ownerMoved(delivered.instanceId);
+      // Handed over as we looked: learn who took it, so that its death is noticed.
+      else if (meta.instanceId === '') stream.ownerMoved((await rt.directory.instanceOf(sessionId)) ?? '');
     } catch (error) {
       rt.logger.warn('could not route request', { sessionId, error: (error as Error).message });
       stream.abandon();

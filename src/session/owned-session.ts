@@ -48,6 +48,9 @@ export class OwnedSession implements StandaloneListener {
   private standaloneStreams = 0;
   private readonly listenerCallbacks: Array<() => void> = [];
   private disposed = false;
+  private intakeStopped = false;
+  /** Once handed over, another instance owns the stored state: this one no longer writes it. */
+  private handedOver = false;
 
   constructor(
     readonly sessionId: string,
@@ -94,18 +97,40 @@ export class OwnedSession implements StandaloneListener {
   }
 
   /**
+   * Stops taking messages: resolves once Redis confirmed the unsubscribe. Messages
+   * that arrive meanwhile are still served, so none that counted as delivered is lost.
+   */
+  async stopIntake(): Promise<void> {
+    if (this.intakeStopped) return;
+    this.intakeStopped = true;
+    await this.deps.bus
+      .unsubscribe([channels.toServer(this.sessionId), channels.control(this.sessionId)], this.onBusMessage)
+      .catch(() => undefined);
+  }
+
+  /** Waits (until the deadline at most) for the requests being served to be answered. */
+  async settled(deadline: number): Promise<void> {
+    while (this.transport.inflightCount > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+
+  /** From now on the stored state belongs to whoever takes the session over. */
+  handOver(): void {
+    this.handedOver = true;
+  }
+
+  /**
    * Stops the Server and releases the subscriptions. 'terminate' ends the session
    * for good (waiting streams get an error, every instance hears it ended);
    * 'release' hands it over: it lives on in the store, to be rebuilt wherever its
-   * next message arrives.
+   * next message arrives (requests still waiting are told to retry).
    */
   async dispose(mode: 'terminate' | 'release' = 'terminate'): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
     this.disposeFeatures?.();
-    await this.deps.bus
-      .unsubscribe([channels.toServer(this.sessionId), channels.control(this.sessionId)], this.onBusMessage)
-      .catch(() => undefined);
+    await this.stopIntake();
     this.transport.closeMode = mode;
     await this.server?.close().catch(() => undefined);
   }
@@ -120,6 +145,7 @@ export class OwnedSession implements StandaloneListener {
   }
 
   private persist(): void {
+    if (this.handedOver) return;
     this.deps.directory
       .saveState(this.sessionId, this.record().state)
       .catch((error: Error) => this.deps.logger.warn('could not save session state', { sessionId: this.sessionId, error: error.message }));

@@ -23,7 +23,8 @@ export class OwnerWatch {
   ) {}
 
   add(dependent: OwnerDependent): void {
-    if (dependent.ownerInstanceId === this.lease.instanceId) return; // we are alive by definition
+    // We are alive by definition; '' is no instance (a session being handed over).
+    if (dependent.ownerInstanceId === this.lease.instanceId || dependent.ownerInstanceId === '') return;
     this.waiting.add(dependent);
     if (!this.timer) {
       this.timer = setInterval(() => void this.check(), this.lease.recheckMs);

@@ -77,13 +77,14 @@ export async function startRuntime(config: Config, backend: Backend, logger: Log
     nextDeliveryId: () => `${instanceId}.${(deliveries++).toString(36)}`,
     async stop(graceMs = 0) {
       runtime.draining = true;
-      // Requests already here finish (bounded); then every session is handed over.
+      // Every session is handed over at once (other instances take new messages),
+      // while requests already here — run here, or streamed from here — finish.
       const deadline = Date.now() + graceMs;
-      while ((requests.active > 0 || host.inflight > 0) && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
       held.stop();
-      await host.releaseAll('instance stopping');
+      const streamsDone = (async () => {
+        while (requests.active > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      })();
+      await Promise.all([host.releaseAll('instance stopping', deadline), streamsDone]);
       await lease.stop();
     },
   };

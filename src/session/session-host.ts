@@ -10,6 +10,9 @@ import { OwnedSession } from './owned-session.js';
 import { parseSession } from './persisted-session.js';
 import type { SessionDirectory, SessionMeta, TransportKind } from './session-directory.js';
 
+/** How long an evicted session may finish a request that slipped in while it stopped listening. */
+const EVICTION_SETTLE_MS = 30_000;
+
 export interface SessionHostOptions {
   instanceId: string;
   idleTimeoutMs: number;
@@ -61,13 +64,6 @@ export class SessionHost {
     return this.sessions.has(sessionId);
   }
 
-  /** Requests being served by sessions running here. */
-  get inflight(): number {
-    let count = 0;
-    for (const session of this.sessions.values()) count += session.inflightCount;
-    return count;
-  }
-
   /** Mints a session run by this instance and starts its Server. */
   async create(userId: string, kind: TransportKind): Promise<{ sessionId: string; meta: SessionMeta }> {
     const sessionId = randomUUID();
@@ -111,11 +107,12 @@ export class SessionHost {
 
   /**
    * Hands every session running here over to the store, for other instances to
-   * take over at once (shutdown). Legacy SSE sessions cannot move: they end.
+   * take over at once (shutdown); requests in flight get until the deadline to
+   * finish. Legacy SSE sessions cannot move: they end.
    */
-  async releaseAll(reason: string): Promise<void> {
+  async releaseAll(reason: string, deadline: number): Promise<void> {
     clearInterval(this.sweepTimer);
-    await Promise.allSettled([...this.sessions.values()].map((session) => this.release(session, reason)));
+    await Promise.allSettled([...this.sessions.values()].map((session) => this.release(session, reason, deadline)));
   }
 
   /** Writes every running session's keys again (after Redis came back without them). */
@@ -175,17 +172,26 @@ export class SessionHost {
     return { outcome: 'running', instanceId: me };
   }
 
-  private async release(session: OwnedSession, reason: string): Promise<void> {
+  /**
+   * Hands a session over: no new messages reach it here (confirmed by Redis), its
+   * state is saved, its pointer released — so the next message, on any instance,
+   * takes it over at once — and only then do requests still in flight here finish
+   * (until the deadline), before the Server goes.
+   */
+  private async release(session: OwnedSession, reason: string, deadline: number): Promise<void> {
     if (this.sessions.get(session.sessionId) !== session) return;
     if (session.meta.transport === 'sse') {
       await this.directory.remove(session.sessionId).catch(() => undefined);
       await this.dispose(session, reason);
       return;
     }
+    await session.stopIntake();
     this.sessions.delete(session.sessionId);
     // State first, then the pointer: whoever takes over must find the latest state.
     await this.directory.saveState(session.sessionId, session.record().state).catch(() => undefined);
     await this.directory.release(session.sessionId, this.options.instanceId).catch(() => false);
+    session.handOver();
+    await session.settled(deadline);
     await session.dispose('release');
     this.logger.info('session released', { sessionId: session.sessionId, reason });
   }
@@ -216,7 +222,8 @@ export class SessionHost {
     // A running tool call or a pending elicitation is activity, even when no bytes move.
     if (busy.length > 0) await this.directory.refresh(busy.map((s) => s.record()));
     // Idle sessions leave memory; the next message, on any instance, rebuilds them.
-    await Promise.allSettled(evictable.map((session) => this.release(session, 'idle: evicted from memory')));
+    const deadline = now + EVICTION_SETTLE_MS;
+    await Promise.allSettled(evictable.map((session) => this.release(session, 'idle: evicted from memory', deadline)));
     if (idle.length === 0) return;
     // The owner key also counts activity seen elsewhere (an open standalone stream
     // on another instance refreshes it); only a vanished key means the session expired.

@@ -1,0 +1,219 @@
+/**
+ * Sessions that survive: the Redis server restarts (losing every key) under a
+ * load of echo calls. While it is down /mcp answers 503 with a JSON-RPC body and
+ * Retry-After, /ready is 503 and the processes stay up. Once it is back, the
+ * instances re-register the sessions they run: existing sessions carry on with
+ * the same ids, new sessions work, and Redis holds exactly the subscriptions the
+ * live sessions need.
+ */
+import { channels, keys } from '../src/routing/channels.js';
+import { startChildInstance, type ChildInstance } from './support/instances.js';
+import { openSession, post, sseMessages, toolCall, waitUntil } from './support/raw-mcp.js';
+import { startPrivateRedis, type PrivateRedis } from './support/redis-server.js';
+import { connectAdmin, instanceIdOfChild, sleep, type RedisAdmin } from './support/survival-helpers.js';
+
+const SETTINGS = { SUBSCRIPTION_GRACE_MS: '100', REQUEST_TIMEOUT_S: '3', INSTANCE_LEASE_TTL_MS: '3000' };
+const DOWN_MS = 2500;
+
+interface Answer {
+  at: number;
+  end?: number;
+  sessionId: string;
+  target: string;
+  status?: number;
+  retryAfter?: string | null;
+  contentType?: string | null;
+  body?: string;
+  error?: string;
+  ok?: boolean;
+}
+
+let redis: PrivateRedis;
+let admin: RedisAdmin;
+let a: ChildInstance;
+let b: ChildInstance;
+/** Stops the test's load and probe loops (also when the test failed half-way). */
+let stopLoops = () => {};
+
+beforeAll(async () => {
+  redis = await startPrivateRedis();
+  admin = await connectAdmin(redis.url);
+  [a, b] = await Promise.all([startChildInstance(redis.url, SETTINGS), startChildInstance(redis.url, SETTINGS)]);
+});
+
+afterAll(async () => {
+  stopLoops();
+  await Promise.allSettled([a?.kill('SIGKILL'), b?.kill('SIGKILL')]);
+  await admin?.close().catch(() => undefined);
+  await redis?.stop();
+});
+
+async function subscriptions() {
+  const [list, patterns] = await Promise.all([admin.pubSubChannels(), admin.pubSubNumPat()]);
+  return { channels: [...list].sort(), patterns: Number(patterns) };
+}
+
+const sessionChannels = (ids: string[]) => ids.flatMap((id) => [channels.toServer(id), channels.control(id)]);
+
+async function probe(url: string): Promise<number | string> {
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
+    await response.text();
+    return response.status;
+  } catch (error) {
+    return (error as Error & { cause?: { code?: string } }).cause?.code ?? (error as Error).name;
+  }
+}
+
+test('Redis restarted under load: 503 + Retry-After while down, then old and new sessions work and no subscription leaks', async () => {
+  const [idA, idB] = await Promise.all([instanceIdOfChild(admin, a), instanceIdOfChild(admin, b)]);
+  const owners = new Map<string, string>();
+  for (const [server, id] of [[a, idA], [a, idA], [b, idB]] as const) owners.set(await openSession(server.url), id);
+  const sessions = [...owners.keys()];
+
+  // Baseline: every subscription is one of a live session's two channels (the owner's); no stream pattern lingers.
+  await waitUntil(async () => (await subscriptions()).patterns === 0, 3000, 'no stream subscriptions before the restart');
+  const baseline = await subscriptions();
+  expect(baseline.channels).toEqual([...sessionChannels(sessions)].sort());
+
+  // Load: each session makes sequential echo calls, alternately through A and B.
+  const answers: Answer[] = [];
+  let stop = false;
+  let probing = true;
+  stopLoops = () => {
+    stop = true;
+    probing = false;
+  };
+  const loops = sessions.map(async (sessionId, s) => {
+    const until = Date.now() + 30_000;
+    for (let i = 0; !stop && Date.now() < until && i < 2000; i++) {
+      const target = (i + s) % 2 === 0 ? a.url : b.url;
+      const answer: Answer = { at: Date.now(), sessionId, target };
+      try {
+        const response = await fetch(`${target}/mcp`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-session-id': sessionId },
+          body: JSON.stringify(toolCall(i, 'echo', { message: `${s}/${i}` })),
+          signal: AbortSignal.timeout(8000),
+        });
+        answer.status = response.status;
+        answer.retryAfter = response.headers.get('retry-after');
+        answer.contentType = response.headers.get('content-type');
+        answer.body = await response.text();
+        answer.ok =
+          response.status === 200 && sseMessages(answer.body).at(-1)?.result?.content?.[0]?.text === `Echo: ${s}/${i}`;
+      } catch (error) {
+        answer.error = (error as Error & { cause?: { code?: string } }).cause?.code ?? (error as Error).name;
+      }
+      answer.end = Date.now();
+      answers.push(answer);
+      await sleep(answer.ok ? 20 : 100);
+    }
+  });
+  await sleep(500);
+  expect(answers.filter((x) => x.ok).length).toBeGreaterThan(0);
+
+  // Restart Redis; watch /ready and /health meanwhile.
+  const probes: Array<{ at: number; name: string; url: string; result: number | string }> = [];
+  const prober = (async () => {
+    while (probing) {
+      for (const [name, server] of [['A', a], ['B', b]] as const) {
+        for (const path of ['/ready', '/health']) probes.push({ at: Date.now(), name, url: path, result: await probe(`${server.url}${path}`) });
+      }
+      await sleep(100);
+    }
+  })();
+  // A request stream that its client abandons while Redis is down: its edge must release
+  // the stream's subscription then, or once Redis is back.
+  const abandon = new AbortController();
+  const abandoned = post(b.url, sessions[0]!, toolCall('abandoned', 'longRunningOperation', { duration: 20, steps: 20 }), abandon.signal)
+    .then((response) => response.text())
+    .catch((error: Error) => error.name);
+  await sleep(300);
+  const downAt = Date.now();
+  const restarted = redis.restart(DOWN_MS);
+  await sleep(400);
+  abandon.abort();
+  expect(await abandoned).toBe('AbortError');
+  await restarted;
+  const upAt = Date.now();
+
+  // Recovery: both ready again, and every session answers through both instances.
+  await waitUntil(
+    async () => (await probe(`${a.url}/ready`)) === 200 && (await probe(`${b.url}/ready`)) === 200,
+    10_000,
+    'both instances ready after the restart',
+  );
+  await waitUntil(
+    () => sessions.every((id) => [a.url, b.url].every((t) => answers.filter((x) => x.sessionId === id && x.target === t && x.at > upAt && x.ok).length >= 3)),
+    15_000,
+    'every session served through both instances after the restart',
+  );
+  stop = true;
+  probing = false;
+  await Promise.all([...loops, prober]);
+
+  // While down: at least one 503 with a JSON-RPC error body and Retry-After.
+  const failures = answers.filter((x) => !x.ok);
+  const unavailable = failures.filter((x) => x.status === 503 && x.at >= downAt && x.at <= upAt);
+  expect(unavailable.length).toBeGreaterThan(0);
+  for (const x of failures.filter((f) => f.status === 503)) {
+    expect(x.retryAfter).toBe('1');
+    expect(x.contentType).toMatch(/^application\/json/);
+    expect(JSON.parse(x.body!)).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: expect.any(Number), message: expect.any(String) } });
+  }
+  // No existing session was ever declared gone, and nothing failed but with a 503 — except calls
+  // in flight when Redis stopped, whose replies could not travel: those end with a JSON-RPC error
+  // on their stream by the request deadline (3 s), never hang.
+  expect(failures.filter((x) => x.status === 404).map((x) => ({ at: x.at - upAt, sessionId: x.sessionId, target: x.target }))).toEqual([]);
+  const inFlightAtStop = (x: Answer) => x.at <= downAt + 50 && x.status === 200 && sseMessages(x.body!).at(-1)?.error?.code !== undefined;
+  for (const x of failures.filter(inFlightAtStop)) expect(x.end! - x.at).toBeLessThan(3000 + 1500);
+  expect(
+    failures
+      .filter((x) => x.status !== 503 && !inFlightAtStop(x))
+      .map((x) => ({ at: x.at - upAt, status: x.status, error: x.error, body: x.body?.slice(0, 200) })),
+  ).toEqual([]);
+
+  // /ready: 503 while down, 200 after; /health answered throughout; the processes stayed up.
+  for (const name of ['A', 'B']) {
+    const ready = probes.filter((p) => p.name === name && p.url === '/ready');
+    expect(ready.some((p) => p.at > downAt && p.at < upAt - 200 && p.result === 503)).toBe(true);
+    expect(probes.filter((p) => p.name === name && p.url === '/health').every((p) => p.result === 200)).toBe(true);
+  }
+  expect(a.process.exitCode).toBeNull();
+  expect(b.process.exitCode).toBeNull();
+
+  // The owners wrote their sessions' keys again; nothing moved (no instance died).
+  for (const [id, owner] of owners) {
+    expect(await admin.get(keys.sessionOwner(id))).not.toBeNull();
+    expect(await admin.get(keys.sessionInstance(id))).toBe(owner);
+  }
+
+  // New sessions work, on both instances, driven through the other one.
+  const fresh = [await openSession(a.url), await openSession(b.url)];
+  for (const [i, id] of fresh.entries()) {
+    const reply = await post(i === 0 ? b.url : a.url, id, toolCall(1, 'echo', { message: 'fresh' }));
+    expect(sseMessages(await reply.text()).at(-1)?.result.content[0].text).toBe('Echo: fresh');
+  }
+
+  // Each session is run by exactly one instance: one subscriber on its toserver channel.
+  const numsub = await admin.pubSubNumSub([...sessions, ...fresh].map((id) => channels.toServer(id)));
+  for (const count of Object.values(numsub)) expect(Number(count)).toBe(1);
+
+  // No leaked subscription: once the edges' grace has passed, exactly each live session's two
+  // channels, and no pattern (no request stream is open).
+  const expected = sessionChannels([...sessions, ...fresh]);
+  const leaks = async () => {
+    const now = await subscriptions();
+    return {
+      patterns: now.patterns,
+      extra: now.channels.filter((c) => !expected.includes(c)),
+      missing: expected.filter((c) => !now.channels.includes(c)),
+    };
+  };
+  const clean = { patterns: 0, extra: [], missing: [] };
+  await waitUntil(async () => JSON.stringify(await leaks()) === JSON.stringify(clean), 5000, 'subscriptions back to the live sessions only').catch(
+    () => undefined,
+  );
+  expect(await leaks()).toEqual(clean);
+}, 60_000);
