@@ -4,7 +4,7 @@
  * process: unknown state, missing or repeated parameters, replayed callbacks,
  * malformed bodies and headers. Runs on both backends.
  */
-import { authBackendCases, type AuthDeployment } from './support/auth-instances.js';
+import { authBackendCases, authDeploymentForSuite } from './support/auth-instances.js';
 import { actAsUser, authorizationParams, authorizeUrl, consentCookie, inputValue, pkce, registerClient, signIn, type RegisteredClient } from './support/auth-flow.js';
 import { expectJsonBody } from './support/http-raw.js';
 
@@ -13,25 +13,19 @@ const json = { 'content-type': 'application/json' };
 const VERIFIER = 'v'.repeat(43);
 
 describe.each(authBackendCases())('OAuth errors and robustness on %s', (_name, start) => {
-  let deployment: AuthDeployment;
-  let base: string;
+  const suite = authDeploymentForSuite(start);
   let publicClient: RegisteredClient;
   let confidential: RegisteredClient;
 
   beforeAll(async () => {
-    deployment = await start();
-    base = deployment.baseUri;
-    publicClient = await registerClient(base);
-    confidential = await registerClient(base, { token_endpoint_auth_method: 'client_secret_post' });
+    publicClient = await registerClient(suite.base);
+    confidential = await registerClient(suite.base, { token_endpoint_auth_method: 'client_secret_post' });
   });
 
-  afterAll(async () => {
-    await deployment?.stop();
-  });
 
   const post = (path: string, body: string, headers: Record<string, string> = form) =>
-    fetch(`${base}${path}`, { method: 'POST', headers, body, redirect: 'manual' });
-  const get = (path: string, headers: Record<string, string> = {}) => fetch(`${base}${path}`, { headers, redirect: 'manual' });
+    fetch(`${suite.base}${path}`, { method: 'POST', headers, body, redirect: 'manual' });
+  const get = (path: string, headers: Record<string, string> = {}) => fetch(`${suite.base}${path}`, { headers, redirect: 'manual' });
   const qs = (params: Record<string, string>) => new URLSearchParams(params).toString();
   const register = (metadata: unknown) => post('/register', JSON.stringify(metadata), json);
   const mcpInit = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } } });
@@ -94,7 +88,7 @@ describe.each(authBackendCases())('OAuth errors and robustness on %s', (_name, s
       const challenge = response.headers.get('www-authenticate') ?? '';
       expect(challenge).toMatch(/^Bearer /);
       expect(challenge).toContain('error="invalid_token"');
-      expect(challenge).toContain(`resource_metadata="${base}/.well-known/oauth-protected-resource/mcp"`);
+      expect(challenge).toContain(`resource_metadata="${suite.base}/.well-known/oauth-protected-resource/mcp"`);
     }
   });
 
@@ -104,22 +98,22 @@ describe.each(authBackendCases())('OAuth errors and robustness on %s', (_name, s
     ['an unknown scope', { scope: 'mcp admin' }, 'invalid_scope'],
     ['a state over 2048 characters', { state: 's'.repeat(2049) }, 'invalid_request'],
   ])('/authorize with %s redirects with the error code, iss, and no code', async (_case, extra, error) => {
-    const params = authorizationParams(base, publicClient, pkce().challenge, extra);
-    const response = await get(new URL(authorizeUrl(base, params)).pathname + new URL(authorizeUrl(base, params)).search);
+    const params = authorizationParams(suite.base, publicClient, pkce().challenge, extra);
+    const response = await get(new URL(authorizeUrl(suite.base, params)).pathname + new URL(authorizeUrl(suite.base, params)).search);
     expect(response.status).toBe(302);
     const location = new URL(response.headers.get('location')!);
     expect(location.searchParams.get('error')).toBe(error);
-    expect(location.searchParams.get('iss')).toBe(base);
+    expect(location.searchParams.get('iss')).toBe(suite.base);
     expect(location.searchParams.get('code')).toBeNull();
     expect(location.searchParams.get('state')).toBe(params.state && params.state.length <= 2048 ? params.state : null);
   });
 
   test('a user who denies consent: access_denied at the redirect URI, with state and iss', async () => {
-    const params = authorizationParams(base, publicClient, pkce().challenge);
-    const response = await actAsUser(authorizeUrl(base, params), 'dora', { decision: 'deny' });
+    const params = authorizationParams(suite.base, publicClient, pkce().challenge);
+    const response = await actAsUser(authorizeUrl(suite.base, params), 'dora', { decision: 'deny' });
     expect(response.error).toBe('access_denied');
     expect(response.state).toBe(params.state);
-    expect(response.iss).toBe(base);
+    expect(response.iss).toBe(suite.base);
     expect(response.code).toBeNull();
   });
 
@@ -130,7 +124,7 @@ describe.each(authBackendCases())('OAuth errors and robustness on %s', (_name, s
     process.on('uncaughtException', record);
     try {
       // A flow stopped at the IdP, to replay and rebind its callback.
-      const consent = await (await get(new URL(authorizeUrl(base, authorizationParams(base, publicClient, pkce().challenge))).pathname + new URL(authorizeUrl(base, authorizationParams(base, publicClient, pkce().challenge))).search)).text();
+      const consent = await (await get(new URL(authorizeUrl(suite.base, authorizationParams(suite.base, publicClient, pkce().challenge))).pathname + new URL(authorizeUrl(suite.base, authorizationParams(suite.base, publicClient, pkce().challenge))).search)).text();
       const pendingId = inputValue(consent, 'pending');
       const beforeConsent = await get(`/fakeupstreamauth/callback?${qs({ state: pendingId, code: 'x', userId: 'u' })}`);
       const approved = await post('/consent', qs({ pending: pendingId, decision: 'approve' }));
@@ -185,7 +179,7 @@ describe.each(authBackendCases())('OAuth errors and robustness on %s', (_name, s
         else if (body.length > 0) expectJsonBody(type, body);
       }
       // Still serving: a whole flow and a session.
-      const { tokens } = await signIn(base, 'after-the-storm');
+      const { tokens } = await signIn(suite.base, 'after-the-storm');
       const session = await post('/mcp', mcpInit, { ...json, accept: 'application/json, text/event-stream', authorization: `Bearer ${tokens.access_token}` });
       expect(session.status).toBe(200);
       await session.text();

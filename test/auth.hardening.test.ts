@@ -19,7 +19,7 @@ import { ClientModel } from '../src/auth/server/models/client.js';
 import type { Logger } from '../src/observability/logger.js';
 import type { RedisClient } from '../src/routing/redis-connections.js';
 import type { KeyValueStore } from '../src/routing/kv.js';
-import { authBackendCases, startAuthDeployment, type AuthDeployment } from './support/auth-instances.js';
+import { authBackendCases, authDeploymentForSuite, startAuthDeployment, type AuthDeployment } from './support/auth-instances.js';
 import {
   actAsUser,
   authorizationParams,
@@ -27,6 +27,7 @@ import {
   consentCookie,
   exchangeCode,
   inputValue,
+  mcpStatus,
   pkce,
   registerClient,
   type RegisteredClient,
@@ -35,41 +36,13 @@ import {
 import { readRecord } from './support/auth-store.js';
 import { expectJsonBody } from './support/http-raw.js';
 
-const MCP_HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
-const initialize = JSON.stringify({
-  jsonrpc: '2.0',
-  id: 1,
-  method: 'initialize',
-  params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'hardening-test', version: '1' } },
-});
-
-async function mcpStatus(url: string, token: string): Promise<number> {
-  const response = await fetch(`${url}/mcp`, { method: 'POST', headers: { ...MCP_HEADERS, authorization: `Bearer ${token}` }, body: initialize });
-  await response.text();
-  return response.status;
-}
-
 describe.each(authBackendCases())('review findings on %s', (_name, start) => {
-  let deployment: AuthDeployment;
-  let base: string;
-  let A: string;
-  let B: string;
-
-  beforeAll(async () => {
-    deployment = await start();
-    base = deployment.baseUri;
-    A = deployment.urls[0]!;
-    B = deployment.urls[deployment.urls.length - 1]!;
-  });
-
-  afterAll(async () => {
-    await deployment?.stop();
-  });
+  const suite = authDeploymentForSuite(start);
 
   /** /authorize then POST /consent (approve) on `via`; what the approving browser holds afterwards. */
   async function approve(client: RegisteredClient, via: string, headers: Record<string, string> = {}) {
-    const params = authorizationParams(base, client, pkce().challenge);
-    const url = new URL(authorizeUrl(base, params));
+    const params = authorizationParams(suite.base, client, pkce().challenge);
+    const url = new URL(authorizeUrl(suite.base, params));
     const consent = await (await fetch(`${via}${url.pathname}${url.search}`)).text();
     const pendingId = inputValue(consent, 'pending');
     const approved = await fetch(`${via}/consent`, {
@@ -91,44 +64,44 @@ describe.each(authBackendCases())('review findings on %s', (_name, start) => {
 
   describe('consent is bound to the browser that gave it', () => {
     test("an attacker's approval, completed by a victim sent to the IdP page, gives nobody a code", async () => {
-      const attackerClient = await registerClient(base, { client_name: 'Innocent Looking App', redirect_uris: ['https://attacker.example/cb'] });
+      const attackerClient = await registerClient(suite.base, { client_name: 'Innocent Looking App', redirect_uris: ['https://attacker.example/cb'] });
       // The attacker starts an authorization for their own client and approves it in their own browser...
-      const attacker = await approve(attackerClient, A);
+      const attacker = await approve(attackerClient, suite.A);
       expect(attacker.approved.status).toBe(303);
       // ...then sends the victim the IdP page. The victim's browser holds no approval for it
       // (neither none at all, nor the one of an authorization of its own).
-      const victimsOwn = await approve(await registerClient(base), B);
+      const victimsOwn = await approve(await registerClient(suite.base), suite.B);
       for (const cookie of [undefined, victimsOwn.cookie]) {
-        const landed = await submitIdp(B, attacker.pendingId, 'victim-user', cookie);
+        const landed = await submitIdp(suite.B, attacker.pendingId, 'victim-user', cookie);
         const body = await landed.text();
         expect(`${landed.status} ${landed.headers.get('location')}`).toBe('400 null');
         expect(expectJsonBody(landed.headers.get('content-type'), body)).toMatchObject({ error: 'invalid_request' });
       }
       // The browser that approved completes it (the refusals above burned nothing).
-      const own = await submitIdp(A, attacker.pendingId, 'attacker-user', attacker.cookie);
+      const own = await submitIdp(suite.A, attacker.pendingId, 'attacker-user', attacker.cookie);
       await own.text();
       expect(own.status).toBe(302);
       expect(new URL(own.headers.get('location')!).searchParams.get('state')).toBe(attacker.clientState);
     });
 
     test('the binding cookie is HttpOnly, SameSite=Lax, short-lived, and only a hash of it is stored', async () => {
-      const approved = await approve(await registerClient(base), A);
+      const approved = await approve(await registerClient(suite.base), suite.A);
       const setCookie = approved.approved.headers.getSetCookie().join('\n');
       expect(setCookie).toMatch(/HttpOnly/i);
       expect(setCookie).toMatch(/SameSite=Lax/i);
       expect(setCookie).toMatch(/Max-Age=\d+/i);
       const value = approved.cookie!.split('=')[1]!;
       const { sha256 } = await import('./support/auth-store.js');
-      const record = await readRecord(deployment.servers[0]!, `mcp:auth:pending:${sha256(approved.pendingId)}`);
+      const record = await readRecord(suite.deployment.servers[0]!, `mcp:auth:pending:${sha256(approved.pendingId)}`);
       expect(JSON.stringify(record)).not.toContain(value);
       expect(record!.browserHash).toBe(sha256(value));
     });
 
     test('an approved request cannot be re-approved (rebound) or denied from another browser', async () => {
-      const client = await registerClient(base);
-      const first = await approve(client, A);
+      const client = await registerClient(suite.base);
+      const first = await approve(client, suite.A);
       for (const decision of ['approve', 'deny']) {
-        const other = await fetch(`${B}/consent`, {
+        const other = await fetch(`${suite.B}/consent`, {
           method: 'POST',
           redirect: 'manual',
           headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -140,7 +113,7 @@ describe.each(authBackendCases())('review findings on %s', (_name, start) => {
         expect(consentCookie(other.headers)).toBeUndefined();
       }
       // The approving browser may still decide again, and completes the request.
-      const again = await fetch(`${B}/consent`, {
+      const again = await fetch(`${suite.B}/consent`, {
         method: 'POST',
         redirect: 'manual',
         headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: first.cookie! },
@@ -148,18 +121,18 @@ describe.each(authBackendCases())('review findings on %s', (_name, start) => {
       });
       await again.text();
       expect(again.status).toBe(303);
-      const landed = await submitIdp(A, first.pendingId, 'first-browser', first.cookie);
+      const landed = await submitIdp(suite.A, first.pendingId, 'first-browser', first.cookie);
       await landed.text();
       expect(landed.status).toBe(302);
     });
 
     test('one browser may run several authorizations at once', async () => {
-      const client = await registerClient(base);
-      const first = await approve(client, A);
-      const second = await approve(client, B, { cookie: first.cookie! });
+      const client = await registerClient(suite.base);
+      const first = await approve(client, suite.A);
+      const second = await approve(client, suite.B, { cookie: first.cookie! });
       expect(second.cookie).toBe(first.cookie);
       for (const request of [first, second]) {
-        const landed = await submitIdp(A, request.pendingId, 'multi-tab', first.cookie);
+        const landed = await submitIdp(suite.A, request.pendingId, 'multi-tab', first.cookie);
         await landed.text();
         expect(landed.status).toBe(302);
       }
@@ -172,50 +145,50 @@ describe.each(authBackendCases())('review findings on %s', (_name, start) => {
       ['Sec-Fetch-Site: cross-site without Origin', { 'sec-fetch-site': 'cross-site' }],
       ['Sec-Fetch-Site: same-site (a sibling host)', { 'sec-fetch-site': 'same-site' }],
     ])('%s → 403, and the request is not approved', async (_case, headers) => {
-      const client = await registerClient(base);
-      const refused = await approve(client, A, headers);
+      const client = await registerClient(suite.base);
+      const refused = await approve(client, suite.A, headers);
       expect(refused.approved.status).toBe(403);
       expect(expectJsonBody(refused.approved.headers.get('content-type'), refused.body)).toMatchObject({ error: 'invalid_request' });
       expect(refused.cookie).toBeUndefined();
       // Not approved: the IdP callback completes nothing for it.
-      const landed = await submitIdp(A, refused.pendingId, 'victim', undefined);
+      const landed = await submitIdp(suite.A, refused.pendingId, 'victim', undefined);
       await landed.text();
       expect(landed.status).toBe(400);
     });
 
     test('a same-origin post (Origin or Sec-Fetch-Site: same-origin) is accepted', async () => {
-      const client = await registerClient(base);
-      expect((await approve(client, A, { origin: new URL(A).origin })).approved.status).toBe(303);
-      expect((await approve(client, A, { 'sec-fetch-site': 'same-origin', origin: new URL(A).origin })).approved.status).toBe(303);
+      const client = await registerClient(suite.base);
+      expect((await approve(client, suite.A, { origin: new URL(suite.A).origin })).approved.status).toBe(303);
+      expect((await approve(client, suite.A, { 'sec-fetch-site': 'same-origin', origin: new URL(suite.A).origin })).approved.status).toBe(303);
     });
   });
 
   test("a used code presented by another client is refused without revoking its owner's grant", async () => {
-    const owner = await registerClient(base);
-    const thief = await registerClient(base);
+    const owner = await registerClient(suite.base);
+    const thief = await registerClient(suite.base);
     const { verifier, challenge } = pkce();
-    const response = await actAsUser(authorizeUrl(base, authorizationParams(base, owner, challenge)), 'owner-user');
-    const exchanged = await exchangeCode(A, owner, response.code!, verifier);
+    const response = await actAsUser(authorizeUrl(suite.base, authorizationParams(suite.base, owner, challenge)), 'owner-user');
+    const exchanged = await exchangeCode(suite.A, owner, response.code!, verifier);
     expect(exchanged.status).toBe(200);
     const tokens = exchanged.body as unknown as Tokens;
-    const stolen = await exchangeCode(B, { ...thief, redirect_uris: owner.redirect_uris }, response.code!, verifier);
+    const stolen = await exchangeCode(suite.B, { ...thief, redirect_uris: owner.redirect_uris }, response.code!, verifier);
     expect([stolen.status, stolen.body.error]).toEqual([400, 'invalid_grant']);
-    for (const url of deployment.urls) expect(await mcpStatus(url, tokens.access_token)).toBe(200);
+    for (const url of suite.deployment.urls) expect((await mcpStatus(url, tokens.access_token)).status).toBe(200);
     // The owner's own replay still revokes (the property the replay rule is for).
-    const replay = await exchangeCode(A, owner, response.code!, verifier);
+    const replay = await exchangeCode(suite.A, owner, response.code!, verifier);
     expect([replay.status, replay.body.error]).toEqual([400, 'invalid_grant']);
-    for (const url of deployment.urls) expect(await mcpStatus(url, tokens.access_token)).toBe(401);
+    for (const url of suite.deployment.urls) expect((await mcpStatus(url, tokens.access_token)).status).toBe(401);
   });
 
   describe('registration is normalized and bounded', () => {
     test('repeated grant types and scopes are stored once', async () => {
-      const client = await registerClient(base, {
+      const client = await registerClient(suite.base, {
         grant_types: ['authorization_code', ...Array.from({ length: 2000 }, () => 'refresh_token')],
         scope: Array.from({ length: 2000 }, () => 'mcp').join(' '),
       });
       expect(client.grant_types).toEqual(['authorization_code', 'refresh_token']);
       expect(client.scope).toBe('mcp');
-      const stored = await readRecord(deployment.servers[0]!, `mcp:auth:client:${client.client_id}`);
+      const stored = await readRecord(suite.deployment.servers[0]!, `mcp:auth:client:${client.client_id}`);
       expect(stored!.grant_types).toEqual(['authorization_code', 'refresh_token']);
       expect(stored!.scope).toBe('mcp');
       expect(JSON.stringify(stored).length).toBeLessThan(2000);
@@ -225,14 +198,14 @@ describe.each(authBackendCases())('review findings on %s', (_name, start) => {
       ['a tab', 'https://good.example\t.evil.example/cb'],
       ['a newline', 'https://app.example/c\nb'],
     ])('a redirect URI with %s is refused or stored as the browser would use it (no control characters)', async (_case, uri) => {
-      const response = await fetch(`${base}/register`, {
+      const response = await fetch(`${suite.base}/register`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ redirect_uris: [uri], token_endpoint_auth_method: 'none' }),
       });
       const body = expectJsonBody(response.headers.get('content-type'), await response.text());
       if (response.status === 201) {
-        const stored = await readRecord(deployment.servers[0]!, `mcp:auth:client:${body.client_id as string}`);
+        const stored = await readRecord(suite.deployment.servers[0]!, `mcp:auth:client:${body.client_id as string}`);
         for (const registered of [...(body.redirect_uris as string[]), ...(stored!.redirect_uris as string[])]) {
           expect(registered).not.toMatch(/\s/);
           expect(new URL(registered).href).toBe(registered);
@@ -248,7 +221,7 @@ describe.each(authBackendCases())('review findings on %s', (_name, start) => {
       ['a client_name with a control character', { client_name: 'Good App\u0000' }],
       ['a client_name with a bidirectional override', { client_name: 'Good \u202eppA' }],
     ])('%s is invalid_client_metadata', async (_case, metadata) => {
-      const response = await fetch(`${base}/register`, {
+      const response = await fetch(`${suite.base}/register`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ redirect_uris: ['https://app.example/cb'], token_endpoint_auth_method: 'none', ...metadata }),

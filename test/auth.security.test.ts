@@ -6,7 +6,7 @@
  */
 import { AccessTokenModel } from '../src/auth/server/models/access-token.js';
 import { GrantModel } from '../src/auth/server/models/grant.js';
-import { authBackendCases, startAuthDeployment, type AuthDeployment } from './support/auth-instances.js';
+import { authBackendCases, authDeploymentForSuite, startAuthDeployment } from './support/auth-instances.js';
 import {
   actAsUser,
   authorizationParams,
@@ -14,6 +14,7 @@ import {
   consentCookie,
   exchangeCode,
   inputValue,
+  mcpStatus,
   pkce,
   postForm,
   refreshTokens,
@@ -27,25 +28,6 @@ import { dumpStore, readRecord, sha256, writeRecord } from './support/auth-store
 import { expectPageHeaders } from './support/auth-pages.js';
 import { expectJsonBody } from './support/http-raw.js';
 
-const MCP_HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
-const initialize = JSON.stringify({
-  jsonrpc: '2.0',
-  id: 1,
-  method: 'initialize',
-  params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'security-test', version: '1' } },
-});
-
-/** POST initialize with a token; the status says whether /mcp accepted it. */
-async function mcpStatus(url: string, token: string) {
-  const response = await fetch(`${url}/mcp`, { method: 'POST', headers: { ...MCP_HEADERS, authorization: `Bearer ${token}` }, body: initialize });
-  return {
-    status: response.status,
-    wwwAuthenticate: response.headers.get('www-authenticate'),
-    contentType: response.headers.get('content-type'),
-    body: await response.text(),
-  };
-}
-
 /** GET /authorize without following the answer. */
 async function authorize(url: string): Promise<{ status: number; location: URL | null; contentType: string | null; body: string; headers: Headers }> {
   const response = await fetch(url, { redirect: 'manual' });
@@ -54,25 +36,10 @@ async function authorize(url: string): Promise<{ status: number; location: URL |
 }
 
 describe.each(authBackendCases())('OAuth security properties on %s', (_name, start) => {
-  let deployment: AuthDeployment;
-  /** The public URL, and the first and last instance (the same one when embedded). */
-  let base: string;
-  let A: string;
-  let B: string;
-
-  beforeAll(async () => {
-    deployment = await start();
-    base = deployment.baseUri;
-    A = deployment.urls[0]!;
-    B = deployment.urls[deployment.urls.length - 1]!;
-  });
-
-  afterAll(async () => {
-    await deployment?.stop();
-  });
+  const suite = authDeploymentForSuite(start);
 
   async function codeFor(client: RegisteredClient, challenge: string, extra: Record<string, string | undefined> = {}, userId = 'pat') {
-    const response = await actAsUser(authorizeUrl(base, authorizationParams(base, client, challenge, extra)), userId);
+    const response = await actAsUser(authorizeUrl(suite.base, authorizationParams(suite.base, client, challenge, extra)), userId);
     expect(response.code).toEqual(expect.any(String));
     return response.code!;
   }
@@ -80,7 +47,7 @@ describe.each(authBackendCases())('OAuth security properties on %s', (_name, sta
   describe('PKCE: S256 only', () => {
     let client: RegisteredClient;
     beforeAll(async () => {
-      client = await registerClient(base);
+      client = await registerClient(suite.base);
     });
 
     test.each([
@@ -89,25 +56,25 @@ describe.each(authBackendCases())('OAuth security properties on %s', (_name, sta
       ['a missing challenge', { code_challenge: undefined }],
       ['a malformed challenge', { code_challenge: 'short' }],
     ])('%s is refused with invalid_request at the redirect URI, with state and iss', async (_case, extra) => {
-      const params = authorizationParams(base, client, pkce().challenge, extra);
-      const answer = await authorize(authorizeUrl(base, params));
+      const params = authorizationParams(suite.base, client, pkce().challenge, extra);
+      const answer = await authorize(authorizeUrl(suite.base, params));
       expect(answer.status).toBe(302);
       expect(`${answer.location!.origin}${answer.location!.pathname}`).toBe(REDIRECT_URI);
       expect(answer.location!.searchParams.get('error')).toBe('invalid_request');
       expect(answer.location!.searchParams.get('code')).toBeNull();
       expect(answer.location!.searchParams.get('state')).toBe(params.state);
-      expect(answer.location!.searchParams.get('iss')).toBe(base);
+      expect(answer.location!.searchParams.get('iss')).toBe(suite.base);
     });
 
     test('a code_verifier that does not match the S256 challenge is invalid_grant', async () => {
       const { verifier, challenge } = pkce();
       const code = await codeFor(client, challenge);
-      const wrong = await exchangeCode(B, client, code, pkce().verifier);
+      const wrong = await exchangeCode(suite.B, client, code, pkce().verifier);
       expect(wrong.status).toBe(400);
       expect(wrong.body.error).toBe('invalid_grant');
-      const plain = await exchangeCode(B, client, code, challenge); // the challenge itself, as plain PKCE would send
+      const plain = await exchangeCode(suite.B, client, code, challenge); // the challenge itself, as plain PKCE would send
       expect([plain.status, plain.body.error]).toEqual([400, 'invalid_grant']);
-      expect((await exchangeCode(A, client, code, verifier)).status).toBe(200);
+      expect((await exchangeCode(suite.A, client, code, verifier)).status).toBe(200);
     });
   });
 
@@ -115,7 +82,7 @@ describe.each(authBackendCases())('OAuth security properties on %s', (_name, sta
     let client: RegisteredClient;
     const registered = ['http://127.0.0.1:8123/cb', 'https://app.example.com/oauth/callback?tenant=1'];
     beforeAll(async () => {
-      client = await registerClient(base, { redirect_uris: registered });
+      client = await registerClient(suite.base, { redirect_uris: registered });
     });
 
     test.each([
@@ -126,7 +93,7 @@ describe.each(authBackendCases())('OAuth security properties on %s', (_name, sta
       ['a changed query', 'https://app.example.com/oauth/callback?tenant=2'],
       ['another host', 'https://evil.example/oauth/callback?tenant=1'],
     ])('at /authorize, %s gets the 400 page and no redirect', async (_case, uri) => {
-      const answer = await authorize(authorizeUrl(base, authorizationParams(base, client, pkce().challenge, { redirect_uri: uri })));
+      const answer = await authorize(authorizeUrl(suite.base, authorizationParams(suite.base, client, pkce().challenge, { redirect_uri: uri })));
       expect(answer.status).toBe(400);
       expect(answer.location).toBeNull();
       expect(answer.contentType).toMatch(/^text\/html/);
@@ -136,9 +103,9 @@ describe.each(authBackendCases())('OAuth security properties on %s', (_name, sta
     });
 
     test('a missing redirect_uri (with several registered) and a repeated one get the 400 page', async () => {
-      const missing = await authorize(authorizeUrl(base, authorizationParams(base, client, pkce().challenge, { redirect_uri: undefined })));
+      const missing = await authorize(authorizeUrl(suite.base, authorizationParams(suite.base, client, pkce().challenge, { redirect_uri: undefined })));
       expect([missing.status, missing.location, missing.contentType?.startsWith('text/html')]).toEqual([400, null, true]);
-      const url = new URL(authorizeUrl(base, authorizationParams(base, client, pkce().challenge, { redirect_uri: registered[0] })));
+      const url = new URL(authorizeUrl(suite.base, authorizationParams(suite.base, client, pkce().challenge, { redirect_uri: registered[0] })));
       url.searchParams.append('redirect_uri', registered[0]!);
       const repeated = await authorize(url.href);
       expect([repeated.status, repeated.location, repeated.contentType?.startsWith('text/html')]).toEqual([400, null, true]);
@@ -146,102 +113,102 @@ describe.each(authBackendCases())('OAuth security properties on %s', (_name, sta
 
     test('each registered URI works exactly as registered, query included', async () => {
       for (const uri of registered) {
-        const answer = await actAsUser(authorizeUrl(base, authorizationParams(base, client, pkce().challenge, { redirect_uri: uri })), 'pat');
+        const answer = await actAsUser(authorizeUrl(suite.base, authorizationParams(suite.base, client, pkce().challenge, { redirect_uri: uri })), 'pat');
         expect(answer.location.href.startsWith(uri)).toBe(true);
         expect(answer.code).toEqual(expect.any(String));
-        expect(answer.iss).toBe(base);
+        expect(answer.iss).toBe(suite.base);
       }
     });
 
     test('at /token, a different or a missing redirect_uri is invalid_grant; the same one succeeds', async () => {
       const { verifier, challenge } = pkce();
       const code = await codeFor(client, challenge, { redirect_uri: registered[0] });
-      const other = await exchangeCode(B, client, code, verifier, { redirect_uri: registered[1] });
+      const other = await exchangeCode(suite.B, client, code, verifier, { redirect_uri: registered[1] });
       expect([other.status, other.body.error]).toEqual([400, 'invalid_grant']);
-      const missing = await exchangeCode(A, client, code, verifier, { redirect_uri: undefined });
+      const missing = await exchangeCode(suite.A, client, code, verifier, { redirect_uri: undefined });
       expect([missing.status, missing.body.error]).toEqual([400, 'invalid_grant']);
-      const same = await exchangeCode(B, client, code, verifier, { redirect_uri: registered[0] });
+      const same = await exchangeCode(suite.B, client, code, verifier, { redirect_uri: registered[0] });
       expect(same.status).toBe(200);
     });
   });
 
   describe('authorization codes', () => {
     test('are single use: a replay is invalid_grant and revokes every token the code gave (on every instance)', async () => {
-      const client = await registerClient(base);
+      const client = await registerClient(suite.base);
       const { verifier, challenge } = pkce();
       const code = await codeFor(client, challenge);
-      const first = await exchangeCode(A, client, code, verifier);
+      const first = await exchangeCode(suite.A, client, code, verifier);
       expect(first.status).toBe(200);
       const tokens = first.body as unknown as Tokens;
       // A verifies (and caches) the token before the replay happens elsewhere.
-      expect((await mcpStatus(A, tokens.access_token)).status).toBe(200);
-      const replay = await exchangeCode(B, client, code, verifier);
+      expect((await mcpStatus(suite.A, tokens.access_token)).status).toBe(200);
+      const replay = await exchangeCode(suite.B, client, code, verifier);
       expect([replay.status, replay.body.error]).toEqual([400, 'invalid_grant']);
-      for (const url of deployment.urls) expect((await mcpStatus(url, tokens.access_token)).status).toBe(401);
-      const refreshed = await refreshTokens(A, client, tokens.refresh_token);
+      for (const url of suite.deployment.urls) expect((await mcpStatus(url, tokens.access_token)).status).toBe(401);
+      const refreshed = await refreshTokens(suite.A, client, tokens.refresh_token);
       expect([refreshed.status, refreshed.body.error]).toEqual([400, 'invalid_grant']);
     });
 
     test('live at most 60 s: the record says so, and an expired code is refused', async () => {
-      const client = await registerClient(base);
+      const client = await registerClient(suite.base);
       const { verifier, challenge } = pkce();
       const code = await codeFor(client, challenge);
       const key = `mcp:auth:code:${sha256(code)}`;
-      const record = await readRecord(deployment.servers[0]!, key);
+      const record = await readRecord(suite.deployment.servers[0]!, key);
       expect(record).toBeDefined();
       expect((record!.expiresAt as number) - (record!.issuedAt as number)).toBe(60_000);
-      const redis = deployment.servers[0]!.runtime.backend.redis;
+      const redis = suite.deployment.servers[0]!.runtime.backend.redis;
       if (redis) {
         const ttl = await redis.pTTL(key);
         expect(ttl).toBeGreaterThan(0);
         expect(ttl).toBeLessThanOrEqual(60_000);
       }
-      await writeRecord(deployment.servers[0]!, key, { ...record, expiresAt: Date.now() - 1 });
-      const late = await exchangeCode(B, client, code, verifier);
+      await writeRecord(suite.deployment.servers[0]!, key, { ...record, expiresAt: Date.now() - 1 });
+      const late = await exchangeCode(suite.B, client, code, verifier);
       expect([late.status, late.body.error]).toEqual([400, 'invalid_grant']);
     });
 
     test('are bound to their client: another client cannot exchange one', async () => {
-      const owner = await registerClient(base);
-      const thief = await registerClient(base);
+      const owner = await registerClient(suite.base);
+      const thief = await registerClient(suite.base);
       const { verifier, challenge } = pkce();
       const code = await codeFor(owner, challenge);
-      const stolen = await exchangeCode(B, { ...thief, redirect_uris: owner.redirect_uris }, code, verifier);
+      const stolen = await exchangeCode(suite.B, { ...thief, redirect_uris: owner.redirect_uris }, code, verifier);
       expect([stolen.status, stolen.body.error]).toEqual([400, 'invalid_grant']);
-      expect((await exchangeCode(A, owner, code, verifier)).status).toBe(200);
+      expect((await exchangeCode(suite.A, owner, code, verifier)).status).toBe(200);
     });
   });
 
   describe('refresh tokens', () => {
     test('rotate; reusing a rotated one is invalid_grant and revokes the whole family', async () => {
-      const { client, tokens } = await signIn(base, 'rita');
-      const rotated = await refreshTokens(B, client, tokens.refresh_token);
+      const { client, tokens } = await signIn(suite.base, 'rita');
+      const rotated = await refreshTokens(suite.B, client, tokens.refresh_token);
       expect(rotated.status).toBe(200);
       const next = rotated.body as unknown as Tokens;
       expect(next.refresh_token).not.toBe(tokens.refresh_token);
       expect(next.access_token).not.toBe(tokens.access_token);
-      expect((await mcpStatus(A, next.access_token)).status).toBe(200);
-      const reuse = await refreshTokens(A, client, tokens.refresh_token);
+      expect((await mcpStatus(suite.A, next.access_token)).status).toBe(200);
+      const reuse = await refreshTokens(suite.A, client, tokens.refresh_token);
       expect([reuse.status, reuse.body.error]).toEqual([400, 'invalid_grant']);
-      for (const url of deployment.urls) expect((await mcpStatus(url, next.access_token)).status).toBe(401);
-      const latest = await refreshTokens(B, client, next.refresh_token);
+      for (const url of suite.deployment.urls) expect((await mcpStatus(url, next.access_token)).status).toBe(401);
+      const latest = await refreshTokens(suite.B, client, next.refresh_token);
       expect([latest.status, latest.body.error]).toEqual([400, 'invalid_grant']);
     });
 
     test('may narrow scope but not widen it, and stay bound to their client', async () => {
-      const { client, tokens } = await signIn(base, 'rita');
-      const wider = await refreshTokens(A, client, tokens.refresh_token, { scope: 'mcp admin' });
+      const { client, tokens } = await signIn(suite.base, 'rita');
+      const wider = await refreshTokens(suite.A, client, tokens.refresh_token, { scope: 'mcp admin' });
       expect([wider.status, wider.body.error]).toEqual([400, 'invalid_scope']);
-      const other = await registerClient(base);
-      const foreign = await refreshTokens(A, other, tokens.refresh_token);
+      const other = await registerClient(suite.base);
+      const foreign = await refreshTokens(suite.A, other, tokens.refresh_token);
       expect([foreign.status, foreign.body.error]).toEqual([400, 'invalid_grant']);
-      expect((await refreshTokens(B, client, tokens.refresh_token, { scope: 'mcp' })).status).toBe(200);
+      expect((await refreshTokens(suite.B, client, tokens.refresh_token, { scope: 'mcp' })).status).toBe(200);
     });
 
     test('go only to clients that registered the refresh_token grant', async () => {
-      const client = await registerClient(base, { grant_types: ['authorization_code'] });
+      const client = await registerClient(suite.base, { grant_types: ['authorization_code'] });
       const { verifier, challenge } = pkce();
-      const issued = await exchangeCode(A, client, await codeFor(client, challenge), verifier);
+      const issued = await exchangeCode(suite.A, client, await codeFor(client, challenge), verifier);
       expect(issued.status).toBe(200);
       expect(issued.body.refresh_token).toBeUndefined();
     });
@@ -249,26 +216,26 @@ describe.each(authBackendCases())('OAuth security properties on %s', (_name, sta
 
   describe('access tokens', () => {
     test('live 1 h: expires_in, the stored record and its TTL say so; an expired one gets 401', async () => {
-      const { tokens } = await signIn(base, 'ada');
+      const { tokens } = await signIn(suite.base, 'ada');
       expect(tokens.expires_in).toBe(3600);
       const key = `mcp:auth:access:${sha256(tokens.access_token)}`;
-      const record = await readRecord(deployment.servers[0]!, key);
+      const record = await readRecord(suite.deployment.servers[0]!, key);
       expect((record!.expiresAt as number) - (record!.issuedAt as number)).toBe(3_600_000);
-      const redis = deployment.servers[0]!.runtime.backend.redis;
+      const redis = suite.deployment.servers[0]!.runtime.backend.redis;
       if (redis) {
         const ttl = await redis.pTTL(key);
         expect(ttl).toBeGreaterThan(3_500_000);
         expect(ttl).toBeLessThanOrEqual(3_600_000);
       }
       // Never used yet, so not cached anywhere: make it expired in the store.
-      await writeRecord(deployment.servers[0]!, key, { ...record, expiresAt: Date.now() - 1 });
-      const answer = await mcpStatus(B, tokens.access_token);
+      await writeRecord(suite.deployment.servers[0]!, key, { ...record, expiresAt: Date.now() - 1 });
+      const answer = await mcpStatus(suite.B, tokens.access_token);
       expect(answer.status).toBe(401);
       expect(answer.wwwAuthenticate).toContain('error="invalid_token"');
     });
 
     test('a token issued for another resource (audience) is refused at /mcp', async () => {
-      const server = deployment.servers[0]!;
+      const server = suite.deployment.servers[0]!;
       const grant = await new GrantModel(server.runtime.backend.kv).create('some-client', 'eve');
       const foreign = await new AccessTokenModel(server.runtime.backend.kv).issue({
         grantId: grant.grantId,
@@ -277,57 +244,57 @@ describe.each(authBackendCases())('OAuth security properties on %s', (_name, sta
         scopes: ['mcp'],
         resource: 'https://other.example/mcp',
       });
-      const answer = await mcpStatus(B, foreign.token);
+      const answer = await mcpStatus(suite.B, foreign.token);
       expect(answer.status).toBe(401);
       expect(answer.wwwAuthenticate).toContain('error="invalid_token"');
-      expect(answer.wwwAuthenticate).toContain(`resource_metadata="${base}/.well-known/oauth-protected-resource/mcp"`);
+      expect(answer.wwwAuthenticate).toContain(`resource_metadata="${suite.base}/.well-known/oauth-protected-resource/mcp"`);
       // The same token with our audience passes: the audience alone made the difference.
       const ours = await new AccessTokenModel(server.runtime.backend.kv).issue({
         grantId: grant.grantId,
         clientId: 'some-client',
         userId: 'eve',
         scopes: ['mcp'],
-        resource: `${base}/mcp`,
+        resource: `${suite.base}/mcp`,
       });
-      expect((await mcpStatus(B, ours.token)).status).toBe(200);
+      expect((await mcpStatus(suite.B, ours.token)).status).toBe(200);
     });
 
     test('/authorize refuses another resource with invalid_target', async () => {
-      const client = await registerClient(base);
-      const params = authorizationParams(base, client, pkce().challenge, { resource: 'https://other.example/mcp' });
-      const answer = await authorize(authorizeUrl(base, params));
+      const client = await registerClient(suite.base);
+      const params = authorizationParams(suite.base, client, pkce().challenge, { resource: 'https://other.example/mcp' });
+      const answer = await authorize(authorizeUrl(suite.base, params));
       expect(answer.status).toBe(302);
       expect(answer.location!.searchParams.get('error')).toBe('invalid_target');
-      expect(answer.location!.searchParams.get('iss')).toBe(base);
+      expect(answer.location!.searchParams.get('iss')).toBe(suite.base);
     });
   });
 
   test('tokens, codes, client secrets and request ids are stored only as hashes', async () => {
-    const client = await registerClient(base, { token_endpoint_auth_method: 'client_secret_post' });
+    const client = await registerClient(suite.base, { token_endpoint_auth_method: 'client_secret_post' });
     expect(client.client_secret).toEqual(expect.any(String));
     const { verifier, challenge } = pkce();
     // Walk the flow by hand to keep every secret it hands out.
-    const consent = await (await fetch(authorizeUrl(base, authorizationParams(base, client, challenge)))).text();
+    const consent = await (await fetch(authorizeUrl(suite.base, authorizationParams(suite.base, client, challenge)))).text();
     const pendingId = inputValue(consent, 'pending');
-    const approved = await fetch(`${base}/consent`, {
+    const approved = await fetch(`${suite.base}/consent`, {
       method: 'POST',
       redirect: 'manual',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ pending: pendingId, decision: 'approve' }).toString(),
     });
-    const idpHtml = await (await fetch(new URL(approved.headers.get('location')!, base))).text();
+    const idpHtml = await (await fetch(new URL(approved.headers.get('location')!, suite.base))).text();
     const upstreamCode = inputValue(idpHtml, 'code');
     // Before the callback: the pending request and the upstream code are in the store, hashed.
-    const midway = await dumpStore(deployment.servers[0]!);
+    const midway = await dumpStore(suite.deployment.servers[0]!);
     const cookie = consentCookie(approved.headers)!;
-    const callback = await fetch(`${base}/fakeupstreamauth/callback?${new URLSearchParams({ state: pendingId, code: upstreamCode, userId: 'hash-check' })}`, { redirect: 'manual', headers: { cookie } });
+    const callback = await fetch(`${suite.base}/fakeupstreamauth/callback?${new URLSearchParams({ state: pendingId, code: upstreamCode, userId: 'hash-check' })}`, { redirect: 'manual', headers: { cookie } });
     const code = new URL(callback.headers.get('location')!).searchParams.get('code')!;
-    const afterCallback = await dumpStore(deployment.servers[0]!);
-    const exchanged = await exchangeCode(A, client, code, verifier, { client_secret: client.client_secret });
+    const afterCallback = await dumpStore(suite.deployment.servers[0]!);
+    const exchanged = await exchangeCode(suite.A, client, code, verifier, { client_secret: client.client_secret });
     expect(exchanged.status).toBe(200);
     const tokens = exchanged.body as unknown as Tokens;
-    const rotated = (await refreshTokens(B, client, tokens.refresh_token, { client_secret: client.client_secret })).body as unknown as Tokens;
-    const after = await dumpStore(deployment.servers[0]!);
+    const rotated = (await refreshTokens(suite.B, client, tokens.refresh_token, { client_secret: client.client_secret })).body as unknown as Tokens;
+    const after = await dumpStore(suite.deployment.servers[0]!);
 
     const secrets = {
       client_secret: client.client_secret!,
@@ -357,32 +324,32 @@ describe.each(authBackendCases())('OAuth security properties on %s', (_name, sta
   });
 
   test('a confidential client must authenticate (its secret, with the method it registered)', async () => {
-    const basic = await registerClient(base, { token_endpoint_auth_method: 'client_secret_basic' });
+    const basic = await registerClient(suite.base, { token_endpoint_auth_method: 'client_secret_basic' });
     const { verifier, challenge } = pkce();
     const code = await codeFor(basic, challenge);
     const credentials = (secret: string) => `Basic ${Buffer.from(`${basic.client_id}:${secret}`).toString('base64')}`;
-    const none = await exchangeCode(A, basic, code, verifier);
+    const none = await exchangeCode(suite.A, basic, code, verifier);
     expect([none.status, none.body.error]).toEqual([401, 'invalid_client']);
-    const wrong = await postForm(`${B}/token`, { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: REDIRECT_URI }, { authorization: credentials('not-the-secret') });
+    const wrong = await postForm(`${suite.B}/token`, { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: REDIRECT_URI }, { authorization: credentials('not-the-secret') });
     expect([wrong.status, wrong.body.error]).toEqual([401, 'invalid_client']);
     expect(wrong.headers.get('www-authenticate')).toMatch(/^Basic /);
-    const post = await exchangeCode(A, basic, code, verifier, { client_secret: basic.client_secret });
+    const post = await exchangeCode(suite.A, basic, code, verifier, { client_secret: basic.client_secret });
     expect([post.status, post.body.error]).toEqual([401, 'invalid_client']); // registered basic, used post
-    const right = await postForm(`${B}/token`, { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: REDIRECT_URI }, { authorization: credentials(basic.client_secret!) });
+    const right = await postForm(`${suite.B}/token`, { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: REDIRECT_URI }, { authorization: credentials(basic.client_secret!) });
     expect(right.status).toBe(200);
   });
 
   test('/revoke: only the client a token was issued to may revoke it; revoking a refresh token revokes its grant', async () => {
-    const owner = await signIn(base, 'rev');
-    const other = await registerClient(base);
-    const foreign = await postForm(`${A}/revoke`, { token: owner.tokens.access_token, client_id: other.client_id });
+    const owner = await signIn(suite.base, 'rev');
+    const other = await registerClient(suite.base);
+    const foreign = await postForm(`${suite.A}/revoke`, { token: owner.tokens.access_token, client_id: other.client_id });
     expect([foreign.status, foreign.body.error]).toEqual([400, 'invalid_grant']);
-    expect((await mcpStatus(B, owner.tokens.access_token)).status).toBe(200);
-    const unknown = await postForm(`${A}/revoke`, { token: 'mcp_at_unknown', client_id: owner.client.client_id });
+    expect((await mcpStatus(suite.B, owner.tokens.access_token)).status).toBe(200);
+    const unknown = await postForm(`${suite.A}/revoke`, { token: 'mcp_at_unknown', client_id: owner.client.client_id });
     expect(unknown.status).toBe(200); // RFC 7009 §2.2
-    const revoked = await postForm(`${B}/revoke`, { token: owner.tokens.refresh_token, token_type_hint: 'refresh_token', client_id: owner.client.client_id });
+    const revoked = await postForm(`${suite.B}/revoke`, { token: owner.tokens.refresh_token, token_type_hint: 'refresh_token', client_id: owner.client.client_id });
     expect(revoked.status).toBe(200);
-    for (const url of deployment.urls) expect((await mcpStatus(url, owner.tokens.access_token)).status).toBe(401);
+    for (const url of suite.deployment.urls) expect((await mcpStatus(url, owner.tokens.access_token)).status).toBe(401);
   });
 });
 

@@ -3,30 +3,17 @@
  * standalone stream open, progress, logging and sampling still reach the client,
  * and the client's answer may go to any instance.
  */
-import type { RunningServer } from '../src/server.js';
-import { backendCases } from './support/backends.js';
+import { backendCases, instancesForSuite } from './support/backends.js';
 import { openSession, post, sseReader, toolCall } from './support/raw-mcp.js';
 
 const backends = backendCases();
 
 describe.each(backends)('request streams on %s (no GET stream open)', (_name, start) => {
-  let servers: RunningServer[];
-  let first: RunningServer;
-  let second: RunningServer;
-
-  beforeAll(async () => {
-    servers = await start();
-    first = servers[0]!;
-    second = servers[servers.length - 1]!;
-  });
-
-  afterAll(async () => {
-    await Promise.all(servers.map((s) => s.stop()));
-  });
+  const instances = instancesForSuite(start);
 
   test('progress and log notifications arrive before the response on the same stream', async () => {
-    const sessionId = await openSession(first.url);
-    const response = await post(second.url, sessionId, toolCall(1, 'longRunningOperation', { duration: 0.2, steps: 2 }, 'tok'));
+    const sessionId = await openSession(instances.first.url);
+    const response = await post(instances.second.url, sessionId, toolCall(1, 'longRunningOperation', { duration: 0.2, steps: 2 }, 'tok'));
     const stream = sseReader(response);
     const methods: string[] = [];
     let message;
@@ -41,12 +28,12 @@ describe.each(backends)('request streams on %s (no GET stream open)', (_name, st
   });
 
   test('sampling: the request arrives on the call stream and the answer is posted to the other instance', async () => {
-    const sessionId = await openSession(first.url);
-    const response = await post(first.url, sessionId, toolCall('call-1', 'sampleLLM', { prompt: 'ping', maxTokens: 5 }));
+    const sessionId = await openSession(instances.first.url);
+    const response = await post(instances.first.url, sessionId, toolCall('call-1', 'sampleLLM', { prompt: 'ping', maxTokens: 5 }));
     const stream = sseReader(response);
     const sampling = await stream.next();
     expect(sampling).toMatchObject({ method: 'sampling/createMessage' });
-    const answer = await post(second.url, sessionId, {
+    const answer = await post(instances.second.url, sessionId, {
       jsonrpc: '2.0',
       id: sampling!.id,
       result: { model: 'm', role: 'assistant', content: { type: 'text', text: 'pong' } },
@@ -58,26 +45,26 @@ describe.each(backends)('request streams on %s (no GET stream open)', (_name, st
   });
 
   test('a client that vanishes while sampling is pending leaves the server serving', async () => {
-    const sessionId = await openSession(first.url);
+    const sessionId = await openSession(instances.first.url);
     const controller = new AbortController();
-    const response = await post(second.url, sessionId, toolCall(9, 'sampleLLM', { prompt: 'x', maxTokens: 5 }), controller.signal);
+    const response = await post(instances.second.url, sessionId, toolCall(9, 'sampleLLM', { prompt: 'x', maxTokens: 5 }), controller.signal);
     const stream = sseReader(response);
     expect(await stream.next()).toMatchObject({ method: 'sampling/createMessage' });
     controller.abort();
     await stream.cancel();
     // Another request in the same session still works, and so does a new session.
-    const reply = await post(first.url, sessionId, toolCall(10, 'echo', { message: 'alive' }));
+    const reply = await post(instances.first.url, sessionId, toolCall(10, 'echo', { message: 'alive' }));
     const replyStream = sseReader(reply);
     expect(await replyStream.next()).toMatchObject({ id: 10, result: { content: [{ text: 'Echo: alive' }] } });
-    await openSession(second.url);
+    await openSession(instances.second.url);
   });
 
   test('a cancelled request ends its stream without a response', async () => {
-    const sessionId = await openSession(first.url);
-    const response = await post(second.url, sessionId, toolCall(4, 'longRunningOperation', { duration: 5, steps: 5 }, 'p'));
+    const sessionId = await openSession(instances.first.url);
+    const response = await post(instances.second.url, sessionId, toolCall(4, 'longRunningOperation', { duration: 5, steps: 5 }, 'p'));
     const stream = sseReader(response);
     expect(await stream.next()).toMatchObject({ method: 'notifications/progress' });
-    const cancel = await post(first.url, sessionId, {
+    const cancel = await post(instances.first.url, sessionId, {
       jsonrpc: '2.0',
       method: 'notifications/cancelled',
       params: { requestId: 4, reason: 'changed my mind' },

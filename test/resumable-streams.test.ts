@@ -3,8 +3,7 @@
  * exactly the stream it names, from the session's event log — on another
  * instance than the one that served the stream.
  */
-import type { RunningServer } from '../src/server.js';
-import { backendCases } from './support/backends.js';
+import { backendCases, instancesForSuite } from './support/backends.js';
 import { parseSse } from './support/http-raw.js';
 import { MCP_HEADERS, openSession, toolCall, waitUntil } from './support/raw-mcp.js';
 
@@ -41,23 +40,11 @@ async function readEvents(response: Response, enough: (events: ReturnType<typeof
 }
 
 describe.each(backendCases({ RESOURCE_UPDATE_INTERVAL_MS: '150' }))('resumable streams on %s', (_name, start) => {
-  let servers: RunningServer[];
-  let first: RunningServer;
-  let second: RunningServer;
-
-  beforeAll(async () => {
-    servers = await start();
-    first = servers[0]!;
-    second = servers[servers.length - 1]!;
-  });
-
-  afterAll(async () => {
-    await Promise.all(servers.map((s) => s.stop()));
-  });
+  const instances = instancesForSuite(start);
 
   test('a POST stream opens with a priming event: an id, a retry field and no data', async () => {
-    const sessionId = await openSession(first.url);
-    const response = await postWithVersion(second.url, sessionId, toolCall(1, 'echo', { message: 'x' }));
+    const sessionId = await openSession(instances.first.url);
+    const response = await postWithVersion(instances.second.url, sessionId, toolCall(1, 'echo', { message: 'x' }));
     const text = await response.text();
     expect(text.startsWith('id: ')).toBe(true);
     expect(text.split('\n\n')[0]).toMatch(/^id: \S+\nretry: \d+\ndata: $/);
@@ -67,17 +54,17 @@ describe.each(backendCases({ RESOURCE_UPDATE_INTERVAL_MS: '150' }))('resumable s
   });
 
   test('a client that lost its stream resumes on the other instance and gets each missed event exactly once', async () => {
-    const sessionId = await openSession(first.url);
+    const sessionId = await openSession(instances.first.url);
     const controller = new AbortController();
     const call = toolCall(7, 'longRunningOperation', { duration: 1.2, steps: 4 }, 'progress-7');
-    const response = await postWithVersion(first.url, sessionId, call, controller.signal);
+    const response = await postWithVersion(instances.first.url, sessionId, call, controller.signal);
     // Priming event plus the first progress notification, then the client loses the stream.
     const { events: seen } = await readEvents(response, (events) => events.some((e) => e.data.includes('"progress":1')));
     controller.abort();
     const lastEventId = seen.at(-1)!.id!;
     const seenData = new Set(seen.map((e) => e.data));
 
-    const resumed = await resume(second.url, sessionId, lastEventId);
+    const resumed = await resume(instances.second.url, sessionId, lastEventId);
     expect(resumed.status).toBe(200);
     const rest = parseSse(await resumed.text()).filter((e) => e.data !== '');
     const messages = rest.map((e) => JSON.parse(e.data) as Record<string, any>);
@@ -89,30 +76,30 @@ describe.each(backendCases({ RESOURCE_UPDATE_INTERVAL_MS: '150' }))('resumable s
   });
 
   test('resuming from the priming event replays the whole stream, even after the response', async () => {
-    const sessionId = await openSession(first.url);
-    const response = await postWithVersion(first.url, sessionId, toolCall('r', 'echo', { message: 'replayed' }));
+    const sessionId = await openSession(instances.first.url);
+    const response = await postWithVersion(instances.first.url, sessionId, toolCall('r', 'echo', { message: 'replayed' }));
     const text = await response.text();
     const primingId = parseSse(text)[0]!.id!;
-    const resumed = await resume(second.url, sessionId, primingId);
+    const resumed = await resume(instances.second.url, sessionId, primingId);
     const replayed = parseSse(await resumed.text()).map((e) => JSON.parse(e.data) as Record<string, any>);
     expect(replayed).toEqual([expect.objectContaining({ id: 'r', result: { content: [{ type: 'text', text: 'Echo: replayed' }] } })]);
   });
 
   test('a resume only replays the stream its id names', async () => {
-    const sessionId = await openSession(first.url);
-    const a = await (await postWithVersion(first.url, sessionId, toolCall(1, 'echo', { message: 'one' }))).text();
-    await (await postWithVersion(first.url, sessionId, toolCall(2, 'echo', { message: 'two' }))).text();
+    const sessionId = await openSession(instances.first.url);
+    const a = await (await postWithVersion(instances.first.url, sessionId, toolCall(1, 'echo', { message: 'one' }))).text();
+    await (await postWithVersion(instances.first.url, sessionId, toolCall(2, 'echo', { message: 'two' }))).text();
     const primingOfA = /^id: (\S+)/.exec(a)![1]!;
-    const replayed = parseSse(await (await resume(second.url, sessionId, primingOfA)).text());
+    const replayed = parseSse(await (await resume(instances.second.url, sessionId, primingOfA)).text());
     expect(replayed.map((e) => e.data).join('')).toContain('Echo: one');
     expect(replayed.map((e) => e.data).join('')).not.toContain('Echo: two');
   });
 
   test('standalone stream events carry ids and resume after the given one', async () => {
-    const sessionId = await openSession(first.url);
-    await (await postWithVersion(first.url, sessionId, { jsonrpc: '2.0', id: 1, method: 'resources/subscribe', params: { uri: 'test://static/resource/1' } })).text();
+    const sessionId = await openSession(instances.first.url);
+    await (await postWithVersion(instances.first.url, sessionId, { jsonrpc: '2.0', id: 1, method: 'resources/subscribe', params: { uri: 'test://static/resource/1' } })).text();
     const controller = new AbortController();
-    const stream = await fetch(`${second.url}/mcp`, {
+    const stream = await fetch(`${instances.second.url}/mcp`, {
       headers: { accept: 'text/event-stream', ...VERSION, 'mcp-session-id': sessionId },
       signal: controller.signal,
     });
@@ -123,7 +110,7 @@ describe.each(backendCases({ RESOURCE_UPDATE_INTERVAL_MS: '150' }))('resumable s
     // Wait until the standalone lease is released, then resume after the first update.
     let resumed: Response | undefined;
     await waitUntil(async () => {
-      resumed = await resume(first.url, sessionId, ids[0]!, AbortSignal.timeout(3000));
+      resumed = await resume(instances.first.url, sessionId, ids[0]!, AbortSignal.timeout(3000));
       if (resumed.status !== 409) return true;
       await resumed.body?.cancel();
       return false;
@@ -136,8 +123,8 @@ describe.each(backendCases({ RESOURCE_UPDATE_INTERVAL_MS: '150' }))('resumable s
   });
 
   test('a Last-Event-ID we never issued is a 400', async () => {
-    const sessionId = await openSession(first.url);
-    const response = await resume(second.url, sessionId, 'not-an-event-id');
+    const sessionId = await openSession(instances.first.url);
+    const response = await resume(instances.second.url, sessionId, 'not-an-event-id');
     expect(response.status).toBe(400);
     expect(await response.json()).toMatchObject({ error: { code: -32000 } });
   });

@@ -1,5 +1,4 @@
-import { Client, type ClientOptions } from '@modelcontextprotocol/sdk/client/index.js';
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import type { ClientOptions } from '@modelcontextprotocol/sdk/client/index.js';
 import {
   CreateMessageRequestSchema,
   ElicitRequestSchema,
@@ -8,50 +7,17 @@ import {
   type CallToolResult,
   type CreateMessageRequest,
   type ElicitRequest,
-  type JSONRPCMessage,
 } from '@modelcontextprotocol/sdk/types.js';
-import { createEverythingServer } from './everything-server.js';
-import { initialFeatureState, type SessionFeatureState } from './session-features.js';
+import { expectMcpError } from '../../test/support/mcp-errors.js';
+import { connectInMemory, sentNotifications, type InMemorySession, type SentMessage } from './in-memory-session.js';
 import { TINY_IMAGE_PNG_BASE64 } from './tiny-image.js';
 
-interface SentMessage {
-  message: JSONRPCMessage;
-  relatedRequestId: unknown;
-}
-
 /** A client and a session server joined in memory; records what the server sends and how it is routed. */
-async function connect(capabilities: NonNullable<ClientOptions['capabilities']> = {}) {
-  const state = initialFeatureState();
-  const stateChanges: SessionFeatureState[] = [];
-  const everything = createEverythingServer({
-    sessionId: 'session-1',
-    state,
-    listener: { isOpen: () => false, onChange: () => {} },
-    onStateChange: (changed) => stateChanges.push(changed),
-  });
-  const [clientTransport, serverTransport] = InMemoryTransport.createLinkedPair();
-  const sent: SentMessage[] = [];
-  const send = serverTransport.send.bind(serverTransport);
-  serverTransport.send = (message, options) => {
-    // A copy: the in-memory client receives (and may modify) the very same object.
-    sent.push({ message: structuredClone(message), relatedRequestId: options?.relatedRequestId });
-    return send(message, options);
-  };
-  const client = new Client({ name: 'test-client', version: '1.0.0' }, { capabilities });
-  await everything.server.connect(serverTransport);
-  await client.connect(clientTransport);
-  const close = async () => {
-    everything.dispose();
-    await client.close();
-  };
-  return { client, state, stateChanges, sent, everything, close };
+function connect(capabilities: NonNullable<ClientOptions['capabilities']> = {}) {
+  return connectInMemory({ capabilities });
 }
 
-type Session = Awaited<ReturnType<typeof connect>>;
-
-function notifications(sent: SentMessage[], method: string) {
-  return sent.filter(({ message }) => 'method' in message && message.method === method && !('id' in message));
-}
+type Session = InMemorySession;
 
 function responses(sent: SentMessage[]) {
   return sent.filter(({ message }) => 'result' in message || 'error' in message);
@@ -65,16 +31,6 @@ function elicitationRequests(sent: SentMessage[]) {
 
 function textOf(result: unknown): string[] {
   return (result as CallToolResult).content.map((block) => (block.type === 'text' ? block.text : `<${block.type}>`));
-}
-
-async function expectMcpError(promise: Promise<unknown>, code: number): Promise<McpError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(McpError);
-  expect((error as McpError).code).toBe(code);
-  return error as McpError;
 }
 
 describe('createEverythingServer', () => {
@@ -257,7 +213,7 @@ describe('createEverythingServer', () => {
 
       const response = responses(session.sent).at(-1)?.message;
       const callId = response && 'id' in response ? response.id : 'no response';
-      const progressSent = notifications(session.sent, 'notifications/progress');
+      const progressSent = sentNotifications(session.sent, 'notifications/progress');
       expect(progressSent).toHaveLength(4);
       // Routed onto the tools/call request's stream, not the standalone one.
       for (const { relatedRequestId } of progressSent) expect(relatedRequestId).toBe(callId);
@@ -270,7 +226,7 @@ describe('createEverythingServer', () => {
         arguments: { duration: 0.02, steps: 2 },
       });
       expect(textOf(result)).toEqual(['Long running operation completed. Duration: 0.02 seconds, Steps: 2.']);
-      expect(notifications(session.sent, 'notifications/progress')).toHaveLength(0);
+      expect(sentNotifications(session.sent, 'notifications/progress')).toHaveLength(0);
     });
 
     it('stops sending progress once the request is cancelled', async () => {
@@ -287,9 +243,9 @@ describe('createEverythingServer', () => {
       await firstProgressSeen;
       controller.abort('test cancels');
       await expect(call).rejects.toThrow();
-      const sentAtAbort = notifications(session.sent, 'notifications/progress').length;
+      const sentAtAbort = sentNotifications(session.sent, 'notifications/progress').length;
       await new Promise((resolve) => setTimeout(resolve, 350));
-      expect(notifications(session.sent, 'notifications/progress')).toHaveLength(sentAtAbort);
+      expect(sentNotifications(session.sent, 'notifications/progress')).toHaveLength(sentAtAbort);
       expect(sentAtAbort).toBeLessThan(10);
       // The cancelled call gets no response at all.
       expect(responses(session.sent)).toHaveLength(responsesBefore);
@@ -298,7 +254,7 @@ describe('createEverythingServer', () => {
     it('logs each step at info level on the request, honouring logging/setLevel', async () => {
       session = await connect();
       const infoLogs = () =>
-        notifications(session.sent, 'notifications/message').filter(
+        sentNotifications(session.sent, 'notifications/message').filter(
           ({ message }) => 'params' in message && message.params?.level === 'info',
         );
 

@@ -1,43 +1,14 @@
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
-import { ErrorCode, McpError, type CompleteRequest } from '@modelcontextprotocol/sdk/types.js';
-import { createEverythingServer } from './everything-server.js';
+import { ErrorCode, type CompleteRequest } from '@modelcontextprotocol/sdk/types.js';
+import { expectMcpError } from '../../test/support/mcp-errors.js';
 import { PROMPT_ICONS } from './icons.js';
-import { initialFeatureState } from './session-features.js';
+import { connectInMemory, type InMemorySession } from './in-memory-session.js';
 import { TINY_IMAGE_PNG_BASE64 } from './tiny-image.js';
 
-async function connect() {
-  const everything = createEverythingServer({
-    sessionId: 'session-1',
-    state: initialFeatureState(),
-    listener: { isOpen: () => false, onChange: () => {} },
-  });
-  const [clientTransport, serverTransport] = InMemoryTransport.createLinkedPair();
-  const client = new Client({ name: 'test-client', version: '1.0.0' });
-  await everything.server.connect(serverTransport);
-  await client.connect(clientTransport);
-  const close = async () => {
-    everything.dispose();
-    await client.close();
-  };
-  return { client, close };
-}
+const expectInvalidParams = (promise: Promise<unknown>) => expectMcpError(promise, ErrorCode.InvalidParams);
 
-type Session = Awaited<ReturnType<typeof connect>>;
-
-async function expectInvalidParams(promise: Promise<unknown>): Promise<McpError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(McpError);
-  expect((error as McpError).code).toBe(ErrorCode.InvalidParams);
-  return error as McpError;
-}
-
-let session: Session;
+let session: InMemorySession;
 beforeEach(async () => {
-  session = await connect();
+  session = await connectInMemory();
 });
 afterEach(async () => session.close());
 

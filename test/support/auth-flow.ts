@@ -149,6 +149,28 @@ function responseOf(location: URL): AuthorizationResponse {
   return { location, code: p.get('code'), state: p.get('state'), iss: p.get('iss'), error: p.get('error') };
 }
 
+const MCP_INITIALIZE = JSON.stringify({
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'initialize',
+  params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'auth-test', version: '1' } },
+});
+
+/** POST initialize to /mcp with a bearer token; the status says whether /mcp accepted it. */
+export async function mcpStatus(url: string, token: string) {
+  const response = await fetch(`${url}/mcp`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${token}` },
+    body: MCP_INITIALIZE,
+  });
+  return {
+    status: response.status,
+    wwwAuthenticate: response.headers.get('www-authenticate'),
+    contentType: response.headers.get('content-type'),
+    body: await response.text(),
+  };
+}
+
 /** POST a form to the token or revocation endpoint; returns status and parsed JSON body. */
 export async function postForm(
   url: string,

@@ -74,3 +74,27 @@ export function authBackendCases(overrides: Record<string, string> = {}): AuthBa
     ['Redis, two instances', () => startAuthDeployment(process.env.TEST_REDIS_URL!, 2, overrides)],
   ];
 }
+
+/** A suite's deployment: its public URL `base`, and its first and last instance `A` and `B` (one and the same when embedded). */
+export interface AuthSuite {
+  deployment: AuthDeployment;
+  base: string;
+  A: string;
+  B: string;
+}
+
+/**
+ * Starts a deployment before the enclosing describe's tests and stops it after
+ * them. The object is filled in by beforeAll: read it only in tests and hooks.
+ */
+export function authDeploymentForSuite(start: AuthBackendCase[1]): AuthSuite {
+  const suite = {} as AuthSuite;
+  beforeAll(async () => {
+    const deployment = await start();
+    Object.assign(suite, { deployment, base: deployment.baseUri, A: deployment.urls[0]!, B: deployment.urls[deployment.urls.length - 1]! });
+  });
+  afterAll(async () => {
+    await suite.deployment?.stop();
+  });
+  return suite;
+}

@@ -20,3 +20,28 @@ export function backendCases(env: Record<string, string> = {}): BackendCase[] {
     ],
   ];
 }
+
+/** The running instances of one backend case; `first` and `second` are the same instance when embedded. */
+export interface BackendInstances {
+  all: RunningServer[];
+  /** Where the suites create sessions (their owner). */
+  first: RunningServer;
+  /** Where the suites drive them: the other instance on Redis. */
+  second: RunningServer;
+}
+
+/**
+ * Starts a backend case before the enclosing describe's tests and stops it after
+ * them. The object is filled in by beforeAll: read it only in tests and hooks.
+ */
+export function instancesForSuite(start: BackendCase[1]): BackendInstances {
+  const instances = {} as BackendInstances;
+  beforeAll(async () => {
+    const all = await start();
+    Object.assign(instances, { all, first: all[0]!, second: all[all.length - 1]! });
+  });
+  afterAll(async () => {
+    await Promise.all(instances.all.map((s) => s.stop()));
+  });
+  return instances;
+}

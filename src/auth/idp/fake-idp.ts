@@ -1,6 +1,6 @@
 import express, { type RequestHandler, type Router } from 'express';
 import type { KeyValueStore } from '../../routing/kv.js';
-import { sendOAuthError } from '../server/oauth-errors.js';
+import { noStoreAndMethodAllowed, sendOAuthError } from '../server/oauth-errors.js';
 import { readParam } from '../server/params.js';
 import type { UpstreamIdentityProvider } from '../server/endpoints/upstream-callback.js';
 import { sendIdpPage } from './idp-page.js';
@@ -40,12 +40,7 @@ export class FakeUpstreamIdp implements UpstreamIdentityProvider {
     const router = express.Router();
     router.use(this.options.limiter);
     router.all('/', async (req, res, next) => {
-      res.setHeader('Cache-Control', 'no-store');
-      if (req.method !== 'GET') {
-        res.setHeader('Allow', 'GET');
-        sendOAuthError(res, 405, 'invalid_request', `Method ${req.method} not allowed`);
-        return;
-      }
+      if (!noStoreAndMethodAllowed(req, res, 'GET')) return;
       const state = readParam(req.query, 'state');
       if (state.kind !== 'value' || !STATE.test(state.value)) {
         sendOAuthError(res, 400, 'invalid_request', state.kind === 'repeated' ? 'state was sent more than once' : 'state is required (1 to 512 printable characters)');

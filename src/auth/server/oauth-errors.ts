@@ -1,4 +1,4 @@
-import type { ErrorRequestHandler, Response } from 'express';
+import type { ErrorRequestHandler, Request, Response } from 'express';
 import { OAuthError, TemporarilyUnavailableError } from '@modelcontextprotocol/sdk/server/auth/errors.js';
 import type { Logger } from '../../observability/logger.js';
 import { AuthUnavailableError } from '../token-lookup.js';
@@ -11,6 +11,18 @@ export function sendOAuthError(res: Response, status: number, error: string, des
   }
   res.setHeader('Cache-Control', 'no-store');
   res.status(status).json({ error, error_description: description });
+}
+
+/**
+ * Start of an answer of a browser-facing endpoint: never cached, and 405 (with
+ * Allow) unless the request uses `method`. False when it has answered.
+ */
+export function noStoreAndMethodAllowed(req: Request, res: Response, method: 'GET' | 'POST'): boolean {
+  res.setHeader('Cache-Control', 'no-store');
+  if (req.method === method) return true;
+  res.setHeader('Allow', method);
+  sendOAuthError(res, 405, 'invalid_request', `Method ${req.method} not allowed`);
+  return false;
 }
 
 /** The store is down: 503 with the RFC 6749 code for it. */

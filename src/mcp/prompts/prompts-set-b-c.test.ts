@@ -1,4 +1,5 @@
-import { ErrorCode, McpError, type CompleteRequest } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, type CompleteRequest } from '@modelcontextprotocol/sdk/types.js';
+import { expectMcpError } from '../../../test/support/mcp-errors.js';
 import { complete } from '../completions.js';
 import { connectInMemory, type InMemorySession } from '../in-memory-session.js';
 import { TINY_IMAGE_PNG_BASE64 } from '../tiny-image.js';
@@ -9,15 +10,7 @@ beforeEach(async () => {
 });
 afterEach(async () => session.close());
 
-async function invalidParams(promise: Promise<unknown>): Promise<McpError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(McpError);
-  expect((error as McpError).code).toBe(ErrorCode.InvalidParams);
-  return error as McpError;
-}
+const invalidParams = (promise: Promise<unknown>) => expectMcpError(promise, ErrorCode.InvalidParams);
 
 describe('conformance fixture prompts (set C)', () => {
   it('are listed with descriptions and their arguments', async () => {

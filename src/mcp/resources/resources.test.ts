@@ -1,74 +1,29 @@
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import {
   ErrorCode,
-  McpError,
   ResourceUpdatedNotificationSchema,
   type BlobResourceContents,
   type TextResourceContents,
 } from '@modelcontextprotocol/sdk/types.js';
-import { createEverythingServer } from '../everything-server.js';
 import { RESOURCE_ICONS } from '../icons.js';
-import { initialFeatureState, type SessionFeatureState, type StandaloneListener } from '../session-features.js';
+import { expectMcpError } from '../../../test/support/mcp-errors.js';
+import { connectInMemory } from '../in-memory-session.js';
 import { encodeCursor } from './pagination.js';
-
-/** A standalone stream the test opens and closes at will. */
-class FakeListener implements StandaloneListener {
-  private open = false;
-  private readonly callbacks: Array<() => void> = [];
-  isOpen(): boolean {
-    return this.open;
-  }
-  onChange(callback: () => void): void {
-    this.callbacks.push(callback);
-  }
-  set(open: boolean): void {
-    this.open = open;
-    for (const callback of this.callbacks) callback();
-  }
-}
 
 const UPDATE_INTERVAL_MS = 20;
 
+/** An in-memory session that also records the URIs of resources/updated notifications. */
 async function connect() {
-  const state = initialFeatureState();
-  const stateChanges: SessionFeatureState[] = [];
-  const listener = new FakeListener();
-  const everything = createEverythingServer({
-    sessionId: 'session-1',
-    state,
-    listener,
-    onStateChange: (changed) => stateChanges.push(changed),
-    updateIntervalMs: UPDATE_INTERVAL_MS,
-  });
-  const [clientTransport, serverTransport] = InMemoryTransport.createLinkedPair();
-  const client = new Client({ name: 'test-client', version: '1.0.0' });
+  const session = await connectInMemory({ updateIntervalMs: UPDATE_INTERVAL_MS });
   const updates: string[] = [];
-  client.setNotificationHandler(ResourceUpdatedNotificationSchema, (notification) => {
+  session.client.setNotificationHandler(ResourceUpdatedNotificationSchema, (notification) => {
     updates.push(notification.params.uri);
   });
-  await everything.server.connect(serverTransport);
-  await client.connect(clientTransport);
-  const close = async () => {
-    everything.dispose();
-    await client.close();
-  };
-  return { client, state, stateChanges, listener, updates, close };
+  return { ...session, updates };
 }
 
 type Session = Awaited<ReturnType<typeof connect>>;
 
 const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function expectMcpError(promise: Promise<unknown>, code: number): Promise<McpError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(McpError);
-  expect((error as McpError).code).toBe(code);
-  return error as McpError;
-}
 
 describe('static resources', () => {
   let session: Session;

@@ -1,22 +1,8 @@
 import { jest } from '@jest/globals';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { initialFeatureState, type StandaloneListener } from '../session-features.js';
+import { ManualListener } from '../in-memory-session.js';
+import { initialFeatureState } from '../session-features.js';
 import { createUpdateTicker, RESOURCE_UPDATE_INTERVAL_MS } from './subscriptions.js';
-
-class FakeListener implements StandaloneListener {
-  private open = false;
-  private readonly callbacks: Array<() => void> = [];
-  isOpen(): boolean {
-    return this.open;
-  }
-  onChange(callback: () => void): void {
-    this.callbacks.push(callback);
-  }
-  set(open: boolean): void {
-    this.open = open;
-    for (const callback of this.callbacks) callback();
-  }
-}
 
 function fakeServer() {
   const notification = jest.fn((_message: unknown) => Promise.resolve());
@@ -34,7 +20,7 @@ describe('createUpdateTicker', () => {
   it('runs a timer only while there is a subscription and an open listener', () => {
     const { server, notification } = fakeServer();
     const state = initialFeatureState();
-    const listener = new FakeListener();
+    const listener = new ManualListener();
     const ticker = createUpdateTicker(server, state, listener, 1000);
     expect(jest.getTimerCount()).toBe(0);
 
@@ -67,7 +53,7 @@ describe('createUpdateTicker', () => {
     const { server } = fakeServer();
     const state = initialFeatureState();
     state.subscriptions.add('test://static/resource/5');
-    const listener = new FakeListener();
+    const listener = new ManualListener();
     listener.set(true);
     const ticker = createUpdateTicker(server, state, listener, 1000);
     expect(jest.getTimerCount()).toBe(1);
@@ -78,7 +64,7 @@ describe('createUpdateTicker', () => {
     const { server, notification } = fakeServer();
     const state = initialFeatureState();
     state.subscriptions.add('test://static/resource/1');
-    const listener = new FakeListener();
+    const listener = new ManualListener();
     const ticker = createUpdateTicker(server, state, listener, 1000);
     listener.set(true);
     expect(jest.getTimerCount()).toBe(1);
@@ -96,7 +82,7 @@ describe('createUpdateTicker', () => {
     const notification = jest.fn((_message: unknown) => Promise.reject(new Error('Not connected')));
     const state = initialFeatureState();
     state.subscriptions.add('test://static/resource/1');
-    const listener = new FakeListener();
+    const listener = new ManualListener();
     listener.set(true);
     const ticker = createUpdateTicker({ notification } as unknown as Server, state, listener, 1000);
     jest.advanceTimersByTime(2000);

@@ -3,7 +3,7 @@ import type { AuthUrls } from '../../urls.js';
 import { redirectWithError } from '../authorization-response.js';
 import type { PendingAuthorizationModel } from '../models/pending-authorization.js';
 import { bindBrowser, crossSitePost, sameBrowser } from '../consent-binding.js';
-import { sendOAuthError } from '../oauth-errors.js';
+import { noStoreAndMethodAllowed, sendOAuthError } from '../oauth-errors.js';
 import { single } from '../params.js';
 
 /** Where the consent page sends an approved request: the fake upstream IdP, with our request id as its state. */
@@ -21,12 +21,7 @@ export function consentEndpoint(deps: { pending: PendingAuthorizationModel; urls
   router.use(deps.limiter);
   router.use(express.urlencoded({ extended: false, limit: '16kb' }));
   router.all('/', async (req, res, next) => {
-    res.setHeader('Cache-Control', 'no-store');
-    if (req.method !== 'POST') {
-      res.setHeader('Allow', 'POST');
-      sendOAuthError(res, 405, 'invalid_request', `Method ${req.method} not allowed`);
-      return;
-    }
+    if (!noStoreAndMethodAllowed(req, res, 'POST')) return;
     if (crossSitePost(req)) {
       sendOAuthError(res, 403, 'invalid_request', 'Consent must be given on the consent page of this server');
       return;

@@ -4,7 +4,7 @@ import { authorizationResponseUrl } from '../authorization-response.js';
 import { sameBrowser } from '../consent-binding.js';
 import type { AuthorizationCodeModel } from '../models/authorization-code.js';
 import type { PendingAuthorizationModel } from '../models/pending-authorization.js';
-import { sendOAuthError } from '../oauth-errors.js';
+import { noStoreAndMethodAllowed, sendOAuthError } from '../oauth-errors.js';
 import { readParam } from '../params.js';
 
 /** What the authorization server needs from the upstream IdP: to redeem the code it issued for a state. */
@@ -37,12 +37,7 @@ export function upstreamCallbackEndpoint(deps: {
   const secure = deps.urls.issuer.startsWith('https:');
   router.use(deps.limiter);
   router.all('/', async (req, res, next) => {
-    res.setHeader('Cache-Control', 'no-store');
-    if (req.method !== 'GET') {
-      res.setHeader('Allow', 'GET');
-      sendOAuthError(res, 405, 'invalid_request', `Method ${req.method} not allowed`);
-      return;
-    }
+    if (!noStoreAndMethodAllowed(req, res, 'GET')) return;
     const params = { state: readParam(req.query, 'state'), code: readParam(req.query, 'code'), userId: readParam(req.query, 'userId') };
     for (const [name, param] of Object.entries(params)) {
       if (param.kind !== 'value') {

@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import type { KeyValueStore } from '../../../routing/kv.js';
 import { ACCESS_TOKEN_TTL_S } from '../../constants.js';
-import { newId, newSecret, sha256 } from '../../crypto.js';
+import { newId } from '../../crypto.js';
 import { authKeys } from '../../store-keys.js';
-import { JsonRecords } from './json-records.js';
+import { HashedTokenRecords } from './hashed-token-records.js';
 
 /** An access token (opaque; 1 h), stored under its hash. */
 export const AccessTokenSchema = z.object({
@@ -20,26 +20,22 @@ export const AccessTokenSchema = z.object({
 export type AccessToken = z.infer<typeof AccessTokenSchema>;
 
 export class AccessTokenModel {
-  private readonly records: JsonRecords<typeof AccessTokenSchema>;
+  private readonly records: HashedTokenRecords<AccessToken>;
 
   constructor(kv: KeyValueStore) {
-    this.records = new JsonRecords(kv, AccessTokenSchema);
+    this.records = new HashedTokenRecords(kv, AccessTokenSchema, authKeys.accessToken);
   }
 
   async issue(fields: Omit<AccessToken, 'tokenId' | 'issuedAt' | 'expiresAt'>): Promise<{ token: string; record: AccessToken }> {
-    const token = newSecret('mcp_at_');
-    const now = Date.now();
-    const record: AccessToken = { ...fields, tokenId: newId(), issuedAt: now, expiresAt: now + ACCESS_TOKEN_TTL_S * 1000 };
-    await this.records.put(authKeys.accessToken(sha256(token)), record, ACCESS_TOKEN_TTL_S * 1000);
-    return { token, record };
+    const { secret, record } = await this.records.issue('mcp_at_', ACCESS_TOKEN_TTL_S, { ...fields, tokenId: newId() });
+    return { token: secret, record };
   }
 
-  async find(token: string): Promise<AccessToken | undefined> {
-    const record = await this.records.get(authKeys.accessToken(sha256(token)));
-    return record && record.expiresAt > Date.now() ? record : undefined;
+  find(token: string): Promise<AccessToken | undefined> {
+    return this.records.find(token);
   }
 
-  async remove(token: string): Promise<void> {
-    await this.records.del(authKeys.accessToken(sha256(token)));
+  remove(token: string): Promise<void> {
+    return this.records.remove(token);
   }
 }

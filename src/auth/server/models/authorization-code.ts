@@ -1,9 +1,8 @@
 import { z } from 'zod';
 import type { KeyValueStore } from '../../../routing/kv.js';
 import { AUTHORIZATION_CODE_TTL_S, USED_CODE_TTL_S } from '../../constants.js';
-import { newSecret, sha256 } from '../../crypto.js';
 import { authKeys } from '../../store-keys.js';
-import { JsonRecords } from './json-records.js';
+import { HashedTokenRecords } from './hashed-token-records.js';
 
 /** What an authorization code stands for, kept ≤ 60 s under the code's hash. */
 export const AuthorizationCodeSchema = z.object({
@@ -20,28 +19,23 @@ export const AuthorizationCodeSchema = z.object({
 export type AuthorizationCode = z.infer<typeof AuthorizationCodeSchema>;
 
 export class AuthorizationCodeModel {
-  private readonly records: JsonRecords<typeof AuthorizationCodeSchema>;
+  private readonly records: HashedTokenRecords<AuthorizationCode>;
 
   constructor(kv: KeyValueStore) {
-    this.records = new JsonRecords(kv, AuthorizationCodeSchema);
+    this.records = new HashedTokenRecords(kv, AuthorizationCodeSchema, authKeys.code);
   }
 
   async issue(fields: Omit<AuthorizationCode, 'issuedAt' | 'expiresAt'>): Promise<string> {
-    const code = newSecret('mcp_ac_');
-    const now = Date.now();
-    const record: AuthorizationCode = { ...fields, issuedAt: now, expiresAt: now + AUTHORIZATION_CODE_TTL_S * 1000 };
-    await this.records.put(authKeys.code(sha256(code)), record, AUTHORIZATION_CODE_TTL_S * 1000);
-    return code;
+    return (await this.records.issue('mcp_ac_', AUTHORIZATION_CODE_TTL_S, fields)).secret;
   }
 
-  async find(code: string): Promise<AuthorizationCode | undefined> {
-    const record = await this.records.get(authKeys.code(sha256(code)));
-    return record && record.expiresAt > Date.now() ? record : undefined;
+  find(code: string): Promise<AuthorizationCode | undefined> {
+    return this.records.find(code);
   }
 
   /** The grant a code was already exchanged for, if it was. */
-  async usedFor(code: string): Promise<string | undefined> {
-    return (await this.records.getRaw(authKeys.codeUsed(sha256(code)))) ?? undefined;
+  usedFor(code: string): Promise<string | undefined> {
+    return this.records.readMarker(authKeys.codeUsed, code);
   }
 
   /**
@@ -49,10 +43,10 @@ export class AuthorizationCodeModel {
    * outlives the code (USED_CODE_TTL_S), so that a late replay still revokes.
    */
   markUsed(code: string, grantId: string): Promise<boolean> {
-    return this.records.claim(authKeys.codeUsed(sha256(code)), grantId, USED_CODE_TTL_S * 1000);
+    return this.records.claimMarker(authKeys.codeUsed, code, grantId, USED_CODE_TTL_S * 1000);
   }
 
-  async remove(code: string): Promise<void> {
-    await this.records.del(authKeys.code(sha256(code)));
+  remove(code: string): Promise<void> {
+    return this.records.remove(code);
   }
 }

@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import type { KeyValueStore } from '../../../routing/kv.js';
 import { REFRESH_TOKEN_TTL_S } from '../../constants.js';
-import { newId, newSecret, sha256 } from '../../crypto.js';
+import { newId } from '../../crypto.js';
 import { authKeys } from '../../store-keys.js';
-import { JsonRecords, remainingMs } from './json-records.js';
+import { HashedTokenRecords } from './hashed-token-records.js';
+import { remainingMs } from './json-records.js';
 
 /** A refresh token (opaque; rotated on every use), stored under its hash. */
 export const RefreshTokenSchema = z.object({
@@ -19,31 +20,27 @@ export const RefreshTokenSchema = z.object({
 export type RefreshToken = z.infer<typeof RefreshTokenSchema>;
 
 export class RefreshTokenModel {
-  private readonly records: JsonRecords<typeof RefreshTokenSchema>;
+  private readonly records: HashedTokenRecords<RefreshToken>;
 
   constructor(kv: KeyValueStore) {
-    this.records = new JsonRecords(kv, RefreshTokenSchema);
+    this.records = new HashedTokenRecords(kv, RefreshTokenSchema, authKeys.refreshToken);
   }
 
   async issue(fields: Omit<RefreshToken, 'tokenId' | 'issuedAt' | 'expiresAt'>): Promise<{ token: string; record: RefreshToken }> {
-    const token = newSecret('mcp_rt_');
-    const now = Date.now();
-    const record: RefreshToken = { ...fields, tokenId: newId(), issuedAt: now, expiresAt: now + REFRESH_TOKEN_TTL_S * 1000 };
-    await this.records.put(authKeys.refreshToken(sha256(token)), record, REFRESH_TOKEN_TTL_S * 1000);
-    return { token, record };
+    const { secret, record } = await this.records.issue('mcp_rt_', REFRESH_TOKEN_TTL_S, { ...fields, tokenId: newId() });
+    return { token: secret, record };
   }
 
-  async find(token: string): Promise<RefreshToken | undefined> {
-    const record = await this.records.get(authKeys.refreshToken(sha256(token)));
-    return record && record.expiresAt > Date.now() ? record : undefined;
+  find(token: string): Promise<RefreshToken | undefined> {
+    return this.records.find(token);
   }
 
   /** Marks the token rotated: true for exactly one caller; any later use is a reuse. */
   markRotated(token: string, record: RefreshToken): Promise<boolean> {
-    return this.records.claim(authKeys.refreshUsed(sha256(token)), record.tokenId, remainingMs(record.expiresAt));
+    return this.records.claimMarker(authKeys.refreshUsed, token, record.tokenId, remainingMs(record.expiresAt));
   }
 
-  async remove(token: string): Promise<void> {
-    await this.records.del(authKeys.refreshToken(sha256(token)));
+  remove(token: string): Promise<void> {
+    return this.records.remove(token);
   }
 }
