@@ -10,6 +10,7 @@ import { principalOf } from '../auth/principal.js';
 import { streamKeyFor } from '../routing/channels.js';
 import { isInitialize, isRequest } from '../routing/message-kinds.js';
 import { envelope } from '../routing/envelopes.js';
+import { POLLING_SINCE } from '../session/owner-transport.js';
 import type { Runtime } from '../session/runtime.js';
 import type { SessionMeta } from '../session/session-directory.js';
 import { acceptsJsonAndStream, hasJsonBody, safeHeaders } from './checks.js';
@@ -44,7 +45,8 @@ export function mcpPost(rt: Runtime, keepAlive: KeepAlive): RequestHandler {
     const { messages } = parsed;
     const principal = principalOf(res);
     const requests = messages.filter(isRequest);
-    if (new Set(requests.map((m) => streamKeyFor(m.id))).size !== requests.length) {
+    const streams = new Map(requests.map((r) => [streamKeyFor(r.id), r.id]));
+    if (streams.size !== requests.length) {
       sendJsonRpcError(res, 400, ErrorCode.InvalidRequest, 'Invalid Request: duplicate request ids in one batch');
       return;
     }
@@ -96,8 +98,8 @@ export function mcpPost(rt: Runtime, keepAlive: KeepAlive): RequestHandler {
 
     const stream = new RequestStream(rt, keepAlive, res, { sessionId, meta, principal, headers }, {
       delivery: rt.nextDeliveryId(),
-      requests: new Map(requests.map((r) => [streamKeyFor(r.id), r.id])),
-      prime: requests.length === 1 && clientVersion(req, messages) >= PRIMING_SINCE,
+      requests: streams,
+      prime: requests.length === 1 && clientVersion(req, messages) >= POLLING_SINCE,
     });
     try {
       await stream.attach();
@@ -120,9 +122,6 @@ export function mcpPost(rt: Runtime, keepAlive: KeepAlive): RequestHandler {
     stream.open();
   };
 }
-
-/** Priming events (and server-closed streams) are for clients of this revision on. */
-const PRIMING_SINCE = '2025-11-25';
 
 /** The protocol version the client speaks: from initialize itself, else its header. */
 function clientVersion(req: Request, messages: JSONRPCMessage[]): string {

@@ -22,12 +22,6 @@ export class MemoryKeyValueStore implements KeyValueStore {
     clearInterval(this.sweeper);
   }
 
-  /** Number of live keys; for tests and metrics. */
-  size(): number {
-    this.purgeExpired();
-    return this.entries.size;
-  }
-
   async get(key: string): Promise<string | null> {
     return this.live(key)?.value ?? null;
   }

@@ -1,5 +1,5 @@
 import type { MessageBus } from '../routing/bus.js';
-import { channels, streamKeyOfChannel } from '../routing/channels.js';
+import { channels, STANDALONE_STREAM, streamKeyOfChannel } from '../routing/channels.js';
 import { decode, ToClientEnvelopeSchema, type ToClientEnvelope } from '../routing/envelopes.js';
 import type { Logger } from '../observability/logger.js';
 import type { SessionMeta } from './session-directory.js';
@@ -93,11 +93,6 @@ export class ClientStreamHub {
     if (entry) entry.verified = undefined;
   }
 
-  /** Session ids with at least one stream open here. */
-  sessionsWithStreams(): string[] {
-    return [...this.sessions].filter(([, entry]) => entry.refs > 0).map(([id]) => id);
-  }
-
   private open(sessionId: string): SessionStreams {
     const entry: SessionStreams = {
       sinks: new Map(),
@@ -135,8 +130,8 @@ export class ClientStreamHub {
 
   private route(entry: SessionStreams, streamKey: string, raw: string): void {
     const sinks = entry.sinks.get(streamKey);
-    const terminal = raw.includes('"terminated"');
-    if (!sinks && !terminal) return;
+    // The owner announces a session's end on the standalone stream: heard even with no sink waiting there.
+    if (!sinks && streamKey !== STANDALONE_STREAM) return;
     const message = decode(ToClientEnvelopeSchema, raw);
     if (!message) {
       this.logger.warn('dropped malformed server envelope', { streamKey });

@@ -22,8 +22,8 @@ const REHYDRATE_ID = 'mcp-session-rehydrate';
 /** How long a client waits before reconnecting to a stream the server closed (SSE `retry`). */
 export const POLL_RETRY_MS = 1000;
 
-/** Clients of this revision on understand servers closing streams mid-request (SEP-1699). */
-const POLLING_SINCE = '2025-11-25';
+/** Clients of this revision on get priming events and understand servers closing streams mid-request (SEP-1699). */
+export const POLLING_SINCE = '2025-11-25';
 
 /**
  * The SDK Server's transport on the owning instance. Client messages arrive from

@@ -1,22 +1,13 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { KeyValueStore } from '../../../routing/kv.js';
 import { ACCESS_TOKEN_TTL_S } from '../../constants.js';
 import { newId } from '../../crypto.js';
 import { authKeys } from '../../store-keys.js';
+import { GrantTokenSchema } from './grant-token.js';
 import { HashedTokenRecords } from './hashed-token-records.js';
 
 /** An access token (opaque; 1 h), stored under its hash. */
-export const AccessTokenSchema = z.object({
-  tokenId: z.string(),
-  grantId: z.string(),
-  clientId: z.string(),
-  userId: z.string(),
-  scopes: z.array(z.string()),
-  /** RFC 8707 audience. */
-  resource: z.string(),
-  issuedAt: z.number().int(),
-  expiresAt: z.number().int(),
-});
+export const AccessTokenSchema = GrantTokenSchema;
 export type AccessToken = z.infer<typeof AccessTokenSchema>;
 
 export class AccessTokenModel {

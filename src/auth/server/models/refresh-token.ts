@@ -1,22 +1,14 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { KeyValueStore } from '../../../routing/kv.js';
 import { REFRESH_TOKEN_TTL_S } from '../../constants.js';
 import { newId } from '../../crypto.js';
 import { authKeys } from '../../store-keys.js';
+import { GrantTokenSchema } from './grant-token.js';
 import { HashedTokenRecords } from './hashed-token-records.js';
 import { remainingMs } from './json-records.js';
 
 /** A refresh token (opaque; rotated on every use), stored under its hash. */
-export const RefreshTokenSchema = z.object({
-  tokenId: z.string(),
-  grantId: z.string(),
-  clientId: z.string(),
-  userId: z.string(),
-  scopes: z.array(z.string()),
-  resource: z.string(),
-  issuedAt: z.number().int(),
-  expiresAt: z.number().int(),
-});
+export const RefreshTokenSchema = GrantTokenSchema;
 export type RefreshToken = z.infer<typeof RefreshTokenSchema>;
 
 export class RefreshTokenModel {
