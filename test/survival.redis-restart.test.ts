@@ -217,3 +217,96 @@ test('Redis restarted under load: 503 + Retry-After while down, then old and new
   );
   expect(await leaks()).toEqual(clean);
 }, 60_000);
+
+test('after a Redis restart, a session whose owner has not reconnected yet gets 503 (retry), not 404, then carries on', async () => {
+  const sessionId = await openSession(a.url);
+  const echo = async (target: string, message: string) => {
+    const response = await post(target, sessionId, toolCall(message, 'echo', { message }));
+    return { status: response.status, retryAfter: response.headers.get('retry-after'), body: await response.text() };
+  };
+  expect(sseMessages((await echo(b.url, 'before')).body).at(-1)?.result?.content?.[0]?.text).toBe('Echo: before');
+
+  // The owner is frozen while Redis restarts empty: B reconnects first and finds no keys for the session.
+  a.process.kill('SIGSTOP');
+  try {
+    await redis.restart(200);
+    await waitUntil(async () => (await probe(`${b.url}/ready`)) === 200, 10_000, 'B ready after the restart');
+    const early = await echo(b.url, 'too early');
+    expect(early.status).toBe(503);
+    expect(early.retryAfter).toBe('1');
+    expect(JSON.parse(early.body)).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: expect.any(Number) } });
+  } finally {
+    a.process.kill('SIGCONT');
+  }
+
+  // The owner reconnects, writes the session's keys again, and the session goes on through B.
+  let last: { status: number; body: string } | undefined;
+  await waitUntil(
+    async () => {
+      last = await echo(b.url, 'after');
+      return last.status === 200;
+    },
+    10_000,
+    'the session answers through B once its owner re-registered',
+  );
+  expect(sseMessages(last!.body).at(-1)?.result?.content?.[0]?.text).toBe('Echo: after');
+}, 30_000);
+
+test('Redis frozen mid-traffic: a request routed meanwhile ends at its deadline with a JSON-RPC error; all resumes after', async () => {
+  const sessionId = await openSession(a.url);
+  // A long call keeps the session's stream subscription (and its verification) alive on A.
+  const long = new AbortController();
+  const running = post(a.url, sessionId, toolCall('long', 'longRunningOperation', { duration: 20, steps: 20 }), long.signal).catch(() => undefined);
+  await sleep(300);
+  process.kill(redis.pid!, 'SIGSTOP');
+  try {
+    const started = Date.now();
+    const response = await post(a.url, sessionId, toolCall('frozen', 'echo', { message: 'frozen' }), AbortSignal.timeout(8000));
+    const last = sseMessages(await response.text()).at(-1);
+    const took = Date.now() - started;
+    expect(response.status).toBe(200);
+    expect(last).toMatchObject({ id: 'frozen', error: { code: -32001 } });
+    // REQUEST_TIMEOUT_S is 3: counted from the request's arrival, not from when routing finished.
+    expect(took).toBeGreaterThanOrEqual(2900);
+    expect(took).toBeLessThan(4500);
+  } finally {
+    process.kill(redis.pid!, 'SIGCONT');
+    long.abort();
+    await running;
+  }
+  await waitUntil(
+    async () => {
+      const response = await post(a.url, sessionId, toolCall('thawed', 'echo', { message: 'thawed' }));
+      return sseMessages(await response.text()).at(-1)?.result?.content?.[0]?.text === 'Echo: thawed';
+    },
+    10_000,
+    'the session answers once Redis runs again',
+  );
+  expect(a.process.exitCode).toBeNull();
+}, 30_000);
+
+test('the edge\u2019s subscriber connection drops: requests through it are refused (503) until it is back, never left waiting for a reply it cannot hear', async () => {
+  const sessionId = await openSession(a.url);
+  const warm = await post(b.url, sessionId, toolCall('warm', 'echo', { message: 'warm' }));
+  expect(sseMessages(await warm.text()).at(-1)?.result?.content?.[0]?.text).toBe('Echo: warm');
+  // B's subscriber, found by the name it gives its connection (CLIENT LIST); A, the owner, keeps its own.
+  const clients = String(await admin.sendCommand(['CLIENT', 'LIST', 'TYPE', 'pubsub']));
+  const line = clients.split('\n').find((l) => l.includes(`name=mcp:`) && l.includes(`:${b.process.pid}:subscriber`));
+  expect(line).toBeDefined();
+  const id = /\bid=(\d+)/.exec(line!)![1]!;
+  await admin.sendCommand(['CLIENT', 'KILL', 'ID', id]);
+  // B reconnects after 100 ms at the earliest: a request now would publish, but B could not hear A's reply.
+  const started = Date.now();
+  const during = await post(b.url, sessionId, toolCall('during', 'echo', { message: 'during' }));
+  const body = await during.text();
+  expect(`${during.status} after ${Date.now() - started} ms: ${body.slice(0, 120)}`).toMatch(/^(503|200) after \d+ ms/);
+  if (during.status === 200) expect(sseMessages(body).at(-1)?.result?.content?.[0]?.text).toBe('Echo: during');
+  else expect(during.headers.get('retry-after')).toBe('1');
+  expect(Date.now() - started).toBeLessThan(1000);
+  // Once B's subscriber is back, the session answers through B again.
+  await waitUntil(
+    async () => sseMessages(await (await post(b.url, sessionId, toolCall(`after-${Date.now()}`, 'echo', { message: 'after' }))).text()).at(-1)?.result?.content?.[0]?.text === 'Echo: after',
+    5000,
+    'the session answers through B again',
+  );
+}, 30_000);

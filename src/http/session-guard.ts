@@ -29,6 +29,11 @@ export async function resolveSession(
   }
   try {
     const owner = await rt.directory.ownerOf(sessionId);
+    if (owner === null && rt.lease.recovering) {
+      // Redis just came back: the session's owner may not have written its keys again yet.
+      serviceUnavailable(res);
+      return undefined;
+    }
     const meta = owner === principalOf(res).userId ? await rt.directory.meta(sessionId) : undefined;
     if (!meta || meta.transport !== kind) {
       sessionNotFound(res);

@@ -47,9 +47,9 @@ export async function createBackend(redisUrl: string | undefined, sessionTtlMs: 
   const connections = await connectRedis(redisUrl, logger);
   return {
     kind: 'redis',
-    bus: new RedisBus(connections.commands, connections.subscriber),
+    bus: new RedisBus(connections.untimed, connections.subscriber),
     kv: new RedisKeyValueStore(connections.commands),
-    events: new RedisEventStore(connections.commands, sessionTtlMs),
+    events: new RedisEventStore(connections, sessionTtlMs),
     tasks: new RedisTaskRecords(connections.commands),
     redis: connections.commands,
     isReady: () => connections.commands.isReady && connections.subscriber.isReady,

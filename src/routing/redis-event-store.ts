@@ -1,6 +1,6 @@
 import { keys } from './channels.js';
 import { comparePositions, EVENTS_PER_SESSION, type EventStore, type StoredEvent } from './event-store.js';
-import type { RedisClient } from './redis-connections.js';
+import type { RedisClient, RedisConnections } from './redis-connections.js';
 
 /**
  * One Redis list per session (`mcp:session:{id}:events`), one element per event:
@@ -12,15 +12,22 @@ import type { RedisClient } from './redis-connections.js';
  * EVENTS_PER_SESSION happens when the owner's sweep renews the TTL.
  */
 export class RedisEventStore implements EventStore {
+  private readonly client: RedisClient;
+  /** For append, which every reply of a tool call makes (see RedisConnections.untimed). */
+  private readonly untimed: RedisClient;
+
   constructor(
-    private readonly client: RedisClient,
+    connections: Pick<RedisConnections, 'commands' | 'untimed'>,
     private readonly ttlMs: number,
-  ) {}
+  ) {
+    this.client = connections.commands;
+    this.untimed = connections.untimed;
+  }
 
   async append(sessionId: string, event: StoredEvent): Promise<void> {
     const key = keys.sessionEvents(sessionId);
     const element = `${event.position}\n${event.delivery}\n${event.streamKey}\n${event.message}`;
-    if ((await this.client.rPushX(key, element)) > 0) return;
+    if ((await this.untimed.rPushX(key, element)) > 0) return;
     await this.client.multi().rPush(key, element).pExpire(key, this.ttlMs).exec();
   }
 

@@ -15,6 +15,8 @@ export class InstanceLease {
   /** Checks under way, so that concurrent requests share one EXISTS per owner. */
   private readonly checking = new Map<string, Promise<boolean>>();
   private readonly value: string;
+  /** Until when (ms since epoch) a missing lease proves nothing (see afterReconnect). */
+  private doubtUntil = 0;
 
   constructor(
     readonly instanceId: string,
@@ -43,6 +45,22 @@ export class InstanceLease {
     await this.kv.delIfEquals(keys.instanceLease(this.instanceId), this.value).catch(() => false);
   }
 
+  /**
+   * Redis came back, perhaps without any key: this lease is written again at
+   * once, and for `windowMs` (while the other instances reconnect and write
+   * theirs) an instance whose lease is missing is not taken for dead.
+   */
+  async afterReconnect(windowMs: number): Promise<void> {
+    this.doubtUntil = Date.now() + windowMs;
+    this.verdicts.clear();
+    await this.renew();
+  }
+
+  /** Whether Redis came back so recently that missing keys may still be rewritten (see afterReconnect). */
+  get recovering(): boolean {
+    return Date.now() < this.doubtUntil;
+  }
+
   async isAlive(instanceId: string): Promise<boolean> {
     if (instanceId === this.instanceId) return true;
     const cached = this.verdicts.get(instanceId);
@@ -51,10 +69,11 @@ export class InstanceLease {
     if (!check) {
       check = this.kv
         .existing([keys.instanceLease(instanceId)])
-        .then(([alive]) => {
-          this.verdicts.set(instanceId, { alive: alive === true, checkedAt: Date.now() });
+        .then(([present]) => {
+          const alive = present === true || this.recovering;
+          this.verdicts.set(instanceId, { alive, checkedAt: Date.now() });
           if (this.verdicts.size > 1000) this.pruneVerdicts();
-          return alive === true;
+          return alive;
         })
         .finally(() => this.checking.delete(instanceId));
       this.checking.set(instanceId, check);

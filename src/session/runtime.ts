@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Config } from '../config.js';
 import type { Backend } from '../routing/backend.js';
+import { MAX_RECONNECT_DELAY_MS } from '../routing/redis-connections.js';
 import type { Logger } from '../observability/logger.js';
 import { ClientStreamHub } from './client-stream-hub.js';
 import { HeldStreams } from './held-streams.js';
@@ -16,6 +17,13 @@ export class RequestTracker {
 
 /** How long the lease on a session's single standalone stream lasts between renewals. */
 const STANDALONE_LEASE_MS = 30_000;
+
+/**
+ * After Redis comes back (perhaps empty), how long a missing owner key or lease
+ * may still belong to an instance that has not reconnected and written its keys
+ * again: every instance retries at least every MAX_RECONNECT_DELAY_MS.
+ */
+const REREGISTER_WINDOW_MS = MAX_RECONNECT_DELAY_MS + 3000;
 
 /** Everything the HTTP edge needs to route a session's messages, for one instance. */
 export interface Runtime {
@@ -56,11 +64,6 @@ export async function startRuntime(config: Config, backend: Backend, logger: Log
   const held = new HeldStreams(directory, backend.kv, STANDALONE_LEASE_MS, config.sessionIdleTimeoutMs, log);
   let deliveries = 0;
   const requests = new RequestTracker();
-  // After Redis came back (it may have lost everything), write our sessions' keys again.
-  backend.onReconnect?.(() => {
-    log.info('redis reconnected: registering running sessions again');
-    void host.reregister().catch((error: Error) => log.warn('re-registering sessions failed', { error: error.message }));
-  });
   const runtime: Runtime = {
     instanceId,
     config,
@@ -88,5 +91,12 @@ export async function startRuntime(config: Config, backend: Backend, logger: Log
       await lease.stop();
     },
   };
+  // After Redis came back (it may have lost everything), write our lease and our sessions' keys
+  // again, and give the other instances as long to write theirs.
+  backend.onReconnect?.(() => {
+    log.info('redis reconnected: registering running sessions again');
+    void lease.afterReconnect(REREGISTER_WINDOW_MS).catch((error: Error) => log.warn('lease renewal failed', { error: error.message }));
+    void host.reregister().catch((error: Error) => log.warn('re-registering sessions failed', { error: error.message }));
+  });
   return runtime;
 }
