@@ -7,7 +7,7 @@ import { channels } from '../routing/channels.js';
 import type { EventStore } from '../routing/event-store.js';
 import { ControlEnvelopeSchema, decode, ToServerEnvelopeSchema } from '../routing/envelopes.js';
 import type { TaskRecords } from '../tasks/task-records.js';
-import { UserTaskStore } from '../tasks/user-task-store.js';
+import { UserTaskStore, type TaskRunners } from '../tasks/user-task-store.js';
 import { OwnerTransport } from './owner-transport.js';
 import { serializeSession, type InitParams } from './persisted-session.js';
 import type { SessionDirectory, SessionMeta, SessionRecord } from './session-directory.js';
@@ -16,6 +16,8 @@ export interface OwnedSessionDeps {
   bus: MessageBus;
   events: EventStore;
   tasks: TaskRecords;
+  /** Instance liveness: a task whose instance died is failed when read. */
+  lease: TaskRunners;
   directory: SessionDirectory;
   logger: Logger;
   resourceUpdateIntervalMs: number;
@@ -85,7 +87,7 @@ export class OwnedSession implements StandaloneListener {
       state: this.features,
       listener: this,
       updateIntervalMs: this.deps.resourceUpdateIntervalMs,
-      taskStore: new UserTaskStore(this.deps.tasks, this.userId, this.sessionId),
+      taskStore: new UserTaskStore(this.deps.tasks, this.userId, this.sessionId, this.deps.lease),
       onStateChange: () => this.persist(),
     });
     this.server = server;

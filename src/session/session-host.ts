@@ -130,6 +130,7 @@ export class SessionHost {
         bus: this.bus,
         events: this.events,
         tasks: this.tasks,
+        lease: this.lease,
         directory: this.directory,
         logger: this.logger,
         resourceUpdateIntervalMs: this.options.resourceUpdateIntervalMs,

@@ -9,6 +9,8 @@ export interface TaskRecord {
   task: Task;
   userId: string;
   sessionId: string;
+  /** The instance running the task: if it dies, nothing will ever finish the task. */
+  instanceId?: string;
   result?: Result;
 }
 

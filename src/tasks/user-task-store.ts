@@ -1,9 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import type { CreateTaskOptions, TaskStore } from '@modelcontextprotocol/sdk/experimental/tasks/interfaces.js';
 import { ErrorCode, McpError, type Request, type RequestId, type Result, type Task } from '@modelcontextprotocol/sdk/types.js';
-import { effectiveTtl, isTerminal, type TaskRecords } from './task-records.js';
+import { effectiveTtl, isTerminal, type TaskRecord, type TaskRecords } from './task-records.js';
 
 const PAGE_SIZE = 10;
+
+const ORPHANED = 'The server running this task stopped before the task finished';
+
+/** Which instance this is, and whether another one is still alive (its lease). */
+export interface TaskRunners {
+  readonly instanceId: string;
+  isAlive(instanceId: string): Promise<boolean>;
+}
 
 /**
  * The SDK's TaskStore for one session, scoped to the session's user: a task
@@ -15,6 +23,7 @@ export class UserTaskStore implements TaskStore {
     private readonly records: TaskRecords,
     private readonly userId: string,
     private readonly sessionId: string,
+    private readonly runners: TaskRunners,
   ) {}
 
   async createTask(params: CreateTaskOptions, _requestId: RequestId, _request: Request): Promise<Task> {
@@ -28,7 +37,7 @@ export class UserTaskStore implements TaskStore {
       lastUpdatedAt: now,
       pollInterval: Math.min(60_000, Math.max(100, params.pollInterval ?? 1000)),
     };
-    await this.records.create({ task, userId: this.userId, sessionId: this.sessionId }, ttl);
+    await this.records.create({ task, userId: this.userId, sessionId: this.sessionId, instanceId: this.runners.instanceId }, ttl);
     return task;
   }
 
@@ -64,14 +73,28 @@ export class UserTaskStore implements TaskStore {
     const offset = cursor === undefined ? 0 : decodeCursor(cursor);
     const ids = await this.records.listForUser(this.userId, offset, PAGE_SIZE + 1);
     const page = ids.slice(0, PAGE_SIZE);
-    const tasks = (await Promise.all(page.map((id) => this.records.get(id)))).flatMap((r) => (r ? [r.task] : []));
+    const records = await Promise.all(page.map(async (id) => this.settleOrphan(await this.records.get(id))));
+    const tasks = records.flatMap((r) => (r ? [r.task] : []));
     return ids.length > PAGE_SIZE ? { tasks, nextCursor: encodeCursor(offset + PAGE_SIZE) } : { tasks };
   }
 
-  private async mine(taskId: string) {
+  private async mine(taskId: string): Promise<TaskRecord | null> {
     if (!/^[0-9a-f]{32}$/.test(taskId)) return null;
     const record = await this.records.get(taskId);
-    return record && record.userId === this.userId ? record : null;
+    return record && record.userId === this.userId ? this.settleOrphan(record) : null;
+  }
+
+  /**
+   * A task still running on an instance that died can never finish: it fails
+   * (with a result saying so), rather than stay `working` until its TTL. Checked
+   * whenever the task is read; the instance's lease tells whether it lives.
+   */
+  private async settleOrphan(record: TaskRecord | null): Promise<TaskRecord | null> {
+    if (!record || isTerminal(record.task.status) || !record.instanceId) return record;
+    if (await this.runners.isAlive(record.instanceId)) return record;
+    const result: Result = { content: [{ type: 'text', text: `Task failed: ${ORPHANED}` }], isError: true };
+    await this.records.transition(record.task.taskId, { status: 'failed', statusMessage: ORPHANED, result });
+    return this.records.get(record.task.taskId);
   }
 }
 
