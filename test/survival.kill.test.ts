@@ -8,7 +8,7 @@
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { keys } from '../src/routing/channels.js';
 import { startChildInstance, type ChildInstance } from './support/instances.js';
-import { post, sseMessages, toolCall, waitUntil } from './support/raw-mcp.js';
+import { openSession, post, sseMessages, toolCall, waitUntil } from './support/raw-mcp.js';
 import { startPrivateRedis, type PrivateRedis } from './support/redis-server.js';
 import {
   captureLogs,
@@ -177,3 +177,33 @@ test('kill -9 of the owner during traffic: waiting requests fail fast, the retry
   expect(b.process.exitCode).toBeNull();
   await client.close();
 }, 45_000);
+
+test('a task whose instance is killed fails when it is next read, with a result saying so, instead of staying working', async () => {
+  const [runner, survivor] = await Promise.all([startChildInstance(redis.url, SETTINGS), startChildInstance(redis.url, SETTINGS)]);
+  try {
+    const [onRunner, onSurvivor] = await Promise.all([openSession(runner.url), openSession(survivor.url)]);
+    const ask = async (url: string, sessionId: string, id: string, method: string, params: Record<string, unknown>) =>
+      sseMessages(await (await post(url, sessionId, { jsonrpc: '2.0', id, method, params })).text()).at(-1)!;
+    const created = await ask(runner.url, onRunner, 'start', 'tools/call', {
+      name: 'longRunningOperation',
+      arguments: { duration: 30, steps: 30 },
+      task: { ttl: 60_000 },
+    });
+    const taskId = created.result.task.taskId as string;
+    let polls = 0;
+    const status = async () => (await ask(survivor.url, onSurvivor, `get-${polls++}`, 'tasks/get', { taskId })).result;
+
+    // While its instance lives, the task is working, however it is read.
+    expect((await status()).status).toBe('working');
+    await runner.kill('SIGKILL');
+    // Once the dead instance's lease lapsed (2 s), the next read finds the task failed.
+    await waitUntil(async () => (await status()).status === 'failed', 10_000, 'the orphaned task failed');
+    expect((await status()).statusMessage).toMatch(/stopped before the task finished/);
+    const result = (await ask(survivor.url, onSurvivor, 'result', 'tasks/result', { taskId })).result;
+    expect(result).toMatchObject({ isError: true, content: [{ type: 'text', text: expect.stringContaining('stopped before the task finished') }] });
+    const listed = (await ask(survivor.url, onSurvivor, 'list', 'tasks/list', {})).result.tasks as Array<{ taskId: string; status: string }>;
+    expect(listed.find((t) => t.taskId === taskId)?.status).toBe('failed');
+  } finally {
+    await Promise.allSettled([runner.kill('SIGKILL'), survivor.kill('SIGKILL')]);
+  }
+}, 30_000);

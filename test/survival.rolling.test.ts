@@ -165,14 +165,23 @@ test('no request fails except ones in flight on an instance while it stopped', (
   // network error, a timeout — means the balancer or the server dropped a request.
   const inStopWindow = (r: CallResult) => stops.some((s) => r.start <= s.exitedAt + 200 && r.end >= s.signalled);
   const ownerStopped = (r: CallResult) => /moved it; retry|became unavailable/.test(r.detail);
-  const unexplained = results.filter((r) => !r.ok && !(inStopWindow(r) && ownerStopped(r)));
-  expect(unexplained.map(describeFailure)).toEqual([]);
   // The balancer answered every POST from a backend (no 502, no "no backend", nothing cut off).
   // GET streams are not calls: a stopping instance closes them and the client reopens them.
+  // (Checked first: an incident names the instance and the error, which a failed call does not.)
+  const names = new Map(children.map((child, i) => [new URL(child.url).origin, ['A', 'B', "A'", "B'"][i]]));
+  const since = (t: number) => t - stops[0]!.signalled;
+  const timeline = { exits: stops.map((s) => since(s.exitedAt)), replacementsReady: phases.map(since) };
   const incidents = balancer!.stats.incidents.filter(
     (i) => i.method !== 'GET' && (i.kind === 'upstream-error' || i.kind === 'no-backend' || i.kind === 'cut-off'),
   );
-  expect(incidents.map((i) => ({ ...i, at: i.at - stops[0]!.signalled }))).toEqual([]);
+  // An instance that ended without being stopped crashed: its last output says how.
+  const crashed = children.filter((child, i) => child.process.exitCode !== null && !(i < 2 && stops[i]?.code === 0));
+  expect(crashed.map((child) => ({ name: names.get(new URL(child.url).origin), code: child.process.exitCode, output: child.output() }))).toEqual([]);
+  expect(
+    incidents.map((i) => ({ ...i, backend: i.backend && names.get(i.backend), at: since(i.at), ...timeline })),
+  ).toEqual([]);
+  const unexplained = results.filter((r) => !r.ok && !(inStopWindow(r) && ownerStopped(r)));
+  expect(unexplained.map(describeFailure)).toEqual([]);
 });
 
 test('no request fails at all: draining finishes the calls in flight on the sessions it runs', () => {

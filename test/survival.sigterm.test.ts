@@ -64,18 +64,27 @@ function rawConnection(baseUrl: string) {
   const { hostname, port } = new URL(baseUrl);
   const socket = net.connect(Number(port), hostname);
   let data = '';
+  const errors: string[] = [];
   socket.setEncoding('latin1');
   socket.on('data', (chunk: string) => (data += chunk));
   const closed = new Promise<string>((resolve) => {
     socket.on('close', () => resolve(data));
-    socket.on('error', () => undefined);
+    socket.on('error', (error: NodeJS.ErrnoException) => errors.push(error.code ?? error.message));
   });
-  const send = (method: string, path: string, headers: Record<string, string>, body?: string) => {
+  const head = (method: string, path: string, headers: Record<string, string>, body?: string) => {
     const lines = [`${method} ${path} HTTP/1.1`, `Host: ${hostname}:${port}`, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`)];
     if (body !== undefined) lines.push(`Content-Length: ${Buffer.byteLength(body)}`);
-    socket.write(`${lines.join('\r\n')}\r\n\r\n${body ?? ''}`);
+    return `${lines.join('\r\n')}\r\n\r\n`;
   };
-  return { send, closed, destroy: () => socket.destroy() };
+  const send = (method: string, path: string, headers: Record<string, string>, body?: string) => {
+    socket.write(`${head(method, path, headers, body)}${body ?? ''}`);
+  };
+  /** Sends a request's head now and its body later, as a slow client would. */
+  const sendHeadOnly = (method: string, path: string, headers: Record<string, string>, body: string) => {
+    socket.write(head(method, path, headers, body));
+    return () => socket.write(body);
+  };
+  return { send, sendHeadOnly, closed, errors, received: () => data, destroy: () => socket.destroy() };
 }
 
 const MCP = { 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream' };
@@ -131,6 +140,7 @@ test('SIGTERM drains: in-flight requests finish, new ones are refused, exit 0, s
   }));
   const connection = rawConnection(a.url);
   connection.send('POST', '/mcp', { ...MCP, 'Mcp-Session-Id': piped }, JSON.stringify(toolCall(12, 'longRunningOperation', { duration: 1, steps: 2 })));
+  const slow = rawConnection(a.url);
   await sleep(250);
 
   const exited = exitOf(a, GRACE_MS + 6000);
@@ -141,6 +151,12 @@ test('SIGTERM drains: in-flight requests finish, new ones are refused, exit 0, s
   // While draining: on the open connection, /ready says 503 (draining) and new work gets 503 + Retry-After.
   connection.send('GET', '/ready', {});
   connection.send('POST', '/mcp', { ...MCP, 'Mcp-Session-Id': piped }, JSON.stringify(toolCall(13, 'echo', { message: 'too late' })));
+  // A client whose body comes after its head is refused only once its body is in: closing the
+  // connection under a client still sending would reset it, and a reset can lose the 503.
+  const sendBody = slow.sendHeadOnly('POST', '/mcp', { ...MCP, 'Mcp-Session-Id': piped }, JSON.stringify(toolCall(15, 'echo', { message: 'slow' })));
+  await sleep(150);
+  expect(slow.received()).toBe('');
+  sendBody();
   // New connections: refused, or answered 503 likewise.
   const freshPost = await freshRequest(`${a.url}/mcp`, {
     method: 'POST',
@@ -164,6 +180,10 @@ test('SIGTERM drains: in-flight requests finish, new ones are refused, exit 0, s
   expect(pipelined[2]!.headers['retry-after']).toBe('1');
   expect(pipelined[2]!.headers['content-type']).toMatch(/^application\/json/);
   expect(JSON.parse(pipelined[2]!.body)).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: expect.any(Number), message: expect.any(String) } });
+
+  const refusedSlow = parseResponses(await slow.closed);
+  expect(refusedSlow.map((r) => [r.status, r.headers.connection])).toEqual([[503, 'close']]);
+  expect(slow.errors).toEqual([]);
 
   if (freshPost.error) expect(freshPost.error).toBe('ECONNREFUSED');
   else {

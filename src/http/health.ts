@@ -18,15 +18,28 @@ export function ready(rt: Runtime): RequestHandler {
   };
 }
 
-/** While draining, new requests are turned away (the client retries elsewhere); requests already here finish. */
+/**
+ * While draining, new requests are turned away (the client retries elsewhere);
+ * requests already here finish. The refusal closes the connection, so it waits
+ * for the request's body (read and dropped): closing a connection while the
+ * client still sends makes the kernel reset it, and a reset can destroy the 503
+ * before the client reads it.
+ */
 export function refuseWhileDraining(rt: Runtime): RequestHandler {
-  return (_req, res, next) => {
+  return (req, res, next) => {
     if (!rt.draining) {
       next();
       return;
     }
-    res.setHeader('Retry-After', '1');
-    res.setHeader('Connection', 'close');
-    res.status(503).json({ jsonrpc: '2.0', error: { code: -32000, message: 'This server is shutting down; retry the request' }, id: null });
+    const refuse = () => {
+      res.setHeader('Retry-After', '1');
+      res.setHeader('Connection', 'close');
+      res.status(503).json({ jsonrpc: '2.0', error: { code: -32000, message: 'This server is shutting down; retry the request' }, id: null });
+    };
+    if (req.complete) refuse();
+    else {
+      req.once('end', refuse);
+      req.resume();
+    }
   };
 }

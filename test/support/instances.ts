@@ -30,8 +30,12 @@ export async function startInstance(redisUrl: string | undefined, overrides: Rec
 export interface ChildInstance {
   url: string;
   process: ChildProcess;
+  /** The last few KB the process wrote (stdout and stderr): its last log lines, or how it crashed. */
+  output(): string;
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
+
+const OUTPUT_TAIL_CHARS = 4096;
 
 export async function startChildInstance(redisUrl: string, overrides: Record<string, string> = {}): Promise<ChildInstance> {
   const entry = path.resolve('dist/index.js');
@@ -55,11 +59,14 @@ export async function startChildInstance(redisUrl: string, overrides: Record<str
       reject(new Error(`instance exited with ${code}: ${buffer}`));
     });
   });
-  child.stdout!.resume();
-  child.stderr!.resume();
+  let tail = '';
+  const keep = (chunk: Buffer) => (tail = (tail + chunk.toString()).slice(-OUTPUT_TAIL_CHARS));
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
   return {
     url,
     process: child,
+    output: () => tail,
     kill(signal = 'SIGKILL') {
       if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
       return new Promise((resolve) => {
