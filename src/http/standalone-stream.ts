@@ -1,0 +1,123 @@
+import type { Response } from 'express';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { principalOf } from '../auth/principal.js';
+import { channels, keys, STANDALONE_STREAM } from '../routing/channels.js';
+import { comparePositions, formatEventId, type EventId, type StoredEvent } from '../routing/event-store.js';
+import { envelope, type ToClientEnvelope } from '../routing/envelopes.js';
+import type { Runtime } from '../session/runtime.js';
+import { sendJsonRpcError, serviceUnavailable, sessionNotFound } from './errors.js';
+import type { KeepAlive } from './keep-alive.js';
+import { publishToSession } from './session-publish.js';
+import type { ResolvedSession } from './session-guard.js';
+import { SseWriter } from './sse-writer.js';
+
+/**
+ * The session's standalone stream, for messages no request caused (list
+ * changes, resource updates, server requests outside a call). One per session
+ * across all instances, held through a lease in the store; `resumeFrom` (a
+ * Last-Event-ID of this stream) replays what it missed from the event log.
+ */
+export async function openStandaloneStream(
+  rt: Runtime,
+  keepAlive: KeepAlive,
+  res: Response,
+  session: ResolvedSession,
+  resumeFrom: EventId | undefined,
+): Promise<void> {
+  const { sessionId } = session;
+  const principal = principalOf(res);
+  const holderKey = keys.standaloneHolder(sessionId);
+  const holder = rt.nextDeliveryId();
+  const writer = new SseWriter(res);
+  let detach: (() => void) | undefined;
+  let unhold: (() => void) | undefined;
+  // Messages that arrive before the replay is written wait here, in order.
+  let ordered: ToClientEnvelope[] | undefined = [];
+  let lastPosition = '0-0';
+  const write = (incoming: ToClientEnvelope) => {
+    if (incoming.type === 'message') {
+      const { position } = incoming;
+      if (position && comparePositions(position, lastPosition) <= 0) return;
+      if (position) lastPosition = position;
+      const id = position ? formatEventId({ position, delivery: '', streamKey: STANDALONE_STREAM }) : undefined;
+      writer.event(JSON.stringify(incoming.message), { id });
+    } else if (incoming.type === 'close') {
+      writer.endWithRetry(incoming.retryMs);
+      void close();
+    } else if (incoming.type === 'end' || incoming.type === 'terminated') void close();
+  };
+  // The stream ends when the session's owner dies: its session is gone.
+  const dependent = { ownerInstanceId: session.meta.instanceId, startedAt: Date.now(), ownerLost: () => void close() };
+  let claimed = false;
+  let announced = false;
+  let closed = false;
+
+  // Runs once, whenever the stream ends: client gone, session ended, or setup failed.
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    keepAlive.remove(writer);
+    rt.watch.remove(dependent);
+    detach?.();
+    unhold?.();
+    writer.end();
+    if (claimed) await rt.backend.kv.delIfEquals(holderKey, holder).catch(() => false);
+    if (announced) {
+      await rt.backend.bus
+        .publish(channels.toServer(sessionId), JSON.stringify(envelope.standalone('closed', principal)))
+        .catch(() => undefined);
+    }
+  };
+  res.on('close', () => void close());
+
+  try {
+    claimed = await rt.backend.kv.set(holderKey, holder, rt.held.leaseTtlMs, { onlyIfAbsent: true });
+    if (!claimed) {
+      sendJsonRpcError(res, 409, -32000, 'Conflict: a standalone stream is already open for this session');
+      return;
+    }
+    if (closed) return void rt.backend.kv.delIfEquals(holderKey, holder).catch(() => false);
+    detach = await rt.hub.attach(sessionId, STANDALONE_STREAM, {
+      delivery: undefined,
+      deliver: (incoming) => (ordered ? ordered.push(incoming) : write(incoming)),
+    });
+    if (closed) return void detach();
+    announced = true;
+    // Opening the stream is also the session's next message: it may wake it up elsewhere.
+    const delivered = await publishToSession(rt, sessionId, principal.userId, [JSON.stringify(envelope.standalone('open', principal))]);
+    if (delivered.outcome !== 'delivered') {
+      announced = false;
+      if (delivered.outcome === 'gone') sessionNotFound(res);
+      else serviceUnavailable(res);
+      await close();
+      return;
+    }
+    if (delivered.instanceId) dependent.ownerInstanceId = delivered.instanceId;
+    else if (dependent.ownerInstanceId === '') dependent.ownerInstanceId = (await rt.directory.instanceOf(sessionId)) ?? '';
+  } catch (error) {
+    rt.logger.warn('could not open standalone stream', { sessionId, error: (error as Error).message });
+    serviceUnavailable(res);
+    await close();
+    return;
+  }
+  let replay: StoredEvent[] = [];
+  if (resumeFrom) {
+    try {
+      replay = await rt.backend.events.after(sessionId, resumeFrom.position, '');
+    } catch (error) {
+      rt.logger.warn('could not read the event log', { sessionId, error: (error as Error).message });
+    }
+  }
+  if (closed) return;
+  unhold = rt.held.hold(sessionId, holderKey);
+  writer.open();
+  const arrived = ordered;
+  ordered = undefined;
+  for (const event of replay) {
+    write({ v: 1, type: 'message', message: JSON.parse(event.message) as JSONRPCMessage, position: event.position });
+  }
+  for (const incoming of arrived) write(incoming);
+  if (closed) return;
+  keepAlive.add(writer);
+  rt.watch.add(dependent);
+}
