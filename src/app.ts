@@ -1,43 +1,45 @@
+import type { RequestListener } from 'node:http';
 import cors from 'cors';
-import express, { type Express } from 'express';
-import helmet from 'helmet';
+import express, { type RequestHandler } from 'express';
 import { createAuth } from './auth/index.js';
 import { errorHandler, notFoundHandler } from './http/errors.js';
 import { health, ready, refuseWhileDraining } from './http/health.js';
 import { KeepAlive } from './http/keep-alive.js';
 import { legacySseMessage, legacySseStream, messagePreconditions } from './http/legacy-sse.js';
+import { DirectRoutes } from './http/direct-routes.js';
+import { jsonBody } from './http/json-body.js';
 import { mcpDelete } from './http/mcp-delete.js';
 import { mcpGet } from './http/mcp-get.js';
 import { mcpPost, postPreconditions } from './http/mcp-post.js';
 import { originAllowed, originGuard } from './http/origin-guard.js';
+import { securityHeaders } from './http/security-headers.js';
 import { accessLog } from './observability/access-log.js';
 import type { Runtime } from './session/runtime.js';
 
 const MCP_REQUEST_HEADERS = ['Content-Type', 'Accept', 'Authorization', 'Mcp-Session-Id', 'Mcp-Protocol-Version', 'Last-Event-ID'];
 const MCP_EXPOSED_HEADERS = ['Mcp-Session-Id', 'Mcp-Protocol-Version', 'WWW-Authenticate'];
-const MCP_PATHS = ['/mcp', '/sse', '/message'];
 
-/** The express application, middleware in the order requests meet it. */
-export function createApp(rt: Runtime): Express {
+/**
+ * The HTTP request listener: the express application, middleware in the order
+ * requests meet it. The MCP endpoints are also served directly (DirectRoutes),
+ * with the same middleware in the same order, built from the lists below.
+ */
+export function createApp(rt: Runtime): RequestListener {
   const { config } = rt;
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', config.trustProxy);
   app.set('etag', false);
 
-  // 0. One log line per request, when LOG_LEVEL asks for it.
+  // 1. One log line per request, when LOG_LEVEL asks for it; security headers on every response,
+  //    errors included.
   const log = accessLog(rt.logger);
-  if (log) app.use(log);
-  // 1. Security headers on every response, errors included.
-  app.use(helmet());
-  // 2. Load-balancer probes, then turning new work away while the instance drains.
-  app.get('/health', health);
-  app.get('/ready', ready(rt));
-  app.use(refuseWhileDraining(rt));
-  // 3. DNS-rebinding protection before anything else looks at the request.
-  app.use(originGuard(config.allowedOrigins, config.allowedHosts));
-  // 4. CORS, so that browser clients can run a whole session.
-  app.use(
+  const front: RequestHandler[] = [...(log ? [log] : []), securityHeaders()];
+  // 2. Turning new work away while the instance drains; DNS-rebinding protection before anything
+  //    else looks at the request; CORS, so that browser clients can run a whole session.
+  const guards: RequestHandler[] = [
+    refuseWhileDraining(rt),
+    originGuard(config.allowedOrigins, config.allowedHosts),
     cors({
       origin: (origin, callback) => callback(null, origin === undefined || originAllowed(origin, config.allowedOrigins)),
       methods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
@@ -45,27 +47,40 @@ export function createApp(rt: Runtime): Express {
       exposedHeaders: MCP_EXPOSED_HEADERS,
       maxAge: 600,
     }),
-  );
-  // 5. The MCP endpoints: per-client rate limit, then who is asking (a verified bearer token, or the
-  //    anonymous user when AUTH_MODE=none). Every MCP route below sees a principal. They come before
-  //    the authorization server's routes, which MCP traffic (the hot path) need not walk through.
+  ];
+  // 3. The MCP endpoints: per-client rate limit, then who is asking (a verified bearer token, or the
+  //    anonymous user when AUTH_MODE=none). Every MCP route sees a principal. In express they come
+  //    before the authorization server's routes, which MCP traffic need not walk through.
   const auth = createAuth(rt);
-  app.use(MCP_PATHS, auth.mcpRateLimit, auth.authenticate);
-
+  const mcpGate: RequestHandler[] = [auth.mcpRateLimit, auth.authenticate];
   const keepAlive = new KeepAlive();
-  const json = express.json({ limit: config.maxBodyBytes, strict: false, type: () => true });
+  const json = jsonBody(config.maxBodyBytes);
+  const mcpRoutes: Array<['GET' | 'POST' | 'DELETE', string, RequestHandler[]]> = [
+    ['POST', '/mcp', [postPreconditions, json, mcpPost(rt, keepAlive)]],
+    ['GET', '/mcp', [mcpGet(rt, keepAlive)]],
+    ['DELETE', '/mcp', [mcpDelete(rt)]],
+    ['GET', '/sse', [legacySseStream(rt, keepAlive)]],
+    ['POST', '/message', [messagePreconditions, json, legacySseMessage(rt)]],
+  ];
 
-  app.post('/mcp', postPreconditions, json, mcpPost(rt, keepAlive));
-  app.get('/mcp', mcpGet(rt, keepAlive));
-  app.delete('/mcp', mcpDelete(rt));
-  app.get('/sse', legacySseStream(rt, keepAlive));
-  app.post('/message', messagePreconditions, json, legacySseMessage(rt));
+  app.use(front);
+  // Load-balancer probes come before the guards: they answer while draining, from any host.
+  app.get('/health', health);
+  app.get('/ready', ready(rt));
+  app.use(guards);
+  app.use([...new Set(mcpRoutes.map(([, path]) => path))], mcpGate);
+  for (const [method, path, handlers] of mcpRoutes) app[method.toLowerCase() as 'get' | 'post' | 'delete'](path, handlers);
 
-  // 6. Discovery, the OAuth authorization server and the fake upstream IdP (AUTH_MODE decides which),
+  // 4. Discovery, the OAuth authorization server and the fake upstream IdP (AUTH_MODE decides which),
   //    each endpoint behind its own rate limit.
   app.use(auth.router);
 
   app.use(notFoundHandler);
-  app.use(errorHandler(rt.logger));
-  return app;
+  const onError = errorHandler(rt.logger);
+  app.use(onError);
+
+  // The hot path: the same chains, served without the router's walk.
+  const direct = new DirectRoutes(app, notFoundHandler, onError);
+  for (const [method, path, handlers] of mcpRoutes) direct.add(method, path, [...front, ...guards, ...mcpGate, ...handlers]);
+  return direct.listener;
 }

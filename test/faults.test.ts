@@ -3,6 +3,7 @@
  * owner instance killed mid-call (its session carries on elsewhere). Each asserts the process keeps serving and that
  * nothing leaks (Redis subscriptions return to their baseline).
  */
+import { connect } from 'node:net';
 import { createClient } from 'redis';
 import type { RunningServer } from '../src/server.js';
 import { channels } from '../src/routing/channels.js';
@@ -71,6 +72,38 @@ describe('in-process instances on one Redis', () => {
     const other = await openSession(edge.url);
     const fresh = await post(owner.url, other, toolCall(1, 'echo', { message: 'new user' }));
     expect(sseMessages(await fresh.text())[0]?.result.content[0].text).toBe('Echo: new user');
+  });
+
+  test('clients that announce a body and disconnect halfway through it: nothing published, the process keeps serving', async () => {
+    const sessionId = await openSession(owner.url);
+    const watcher = admin.duplicate();
+    await watcher.connect();
+    const routed: unknown[] = [];
+    await watcher.subscribe(channels.toServer(sessionId), (raw) => routed.push((JSON.parse(raw) as { message: { id?: unknown } }).message.id));
+    const url = new URL(edge.url);
+    const body = JSON.stringify(toolCall('half', 'echo', { message: 'never complete' }));
+    await Promise.all(
+      Array.from({ length: 20 }, () =>
+        new Promise<void>((resolve) => {
+          const socket = connect(Number(url.port), url.hostname, () => {
+            socket.write(
+              `POST /mcp HTTP/1.1\r\nHost: ${url.host}\r\nAccept: application/json, text/event-stream\r\n` +
+                `Content-Type: application/json\r\nMcp-Session-Id: ${sessionId}\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 25)}`,
+            );
+            setTimeout(() => socket.destroy(), 50);
+          });
+          socket.on('close', () => resolve());
+          socket.on('error', () => undefined);
+        }),
+      ),
+    );
+    await waitUntil(() => edge.runtime.requests.active === 0, 3000, 'no request left open');
+    const reply = await post(edge.url, sessionId, toolCall(2, 'echo', { message: 'whole' }));
+    expect(sseMessages(await reply.text())[0]?.result.content[0].text).toBe('Echo: whole');
+    // Only the complete call was routed to the session: nothing half-read.
+    await waitUntil(() => routed.length > 0, 2000, 'the complete call seen on the bus');
+    expect(routed).toEqual([2]);
+    await watcher.close();
   });
 
   test('a request id reused while in flight is refused; the first request is unaffected', async () => {

@@ -5,6 +5,7 @@
  * Redis with two instances, where sessions are created on one instance (A) and
  * used through the other (B).
  */
+import { gzipSync } from 'node:zlib';
 import type { RunningServer } from '../src/server.js';
 import {
   expectHelmetHeaders,
@@ -138,11 +139,16 @@ describe.each(backends)('HTTP contract on %s', (_name, start) => {
     });
   }
 
-  /** A ping on the session through `url`: succeeds with an SSE response carrying the result. */
+  /**
+   * A ping on the session through `url` succeeds. A client of 2025-11-25 gets an event stream
+   * (it can resume it); an older one (no MCP-Protocol-Version header means 2025-03-26) gets the
+   * answer as one JSON object, since the answer is all there is to send.
+   */
   async function expectPingWorks(url: string, sessionId: string, id: number | string, headers: Record<string, string> = {}) {
     const { response, body } = await post(url, ping(id), { sessionId, headers });
     expect(response.status).toBe(200);
-    expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const resumable = (headers['MCP-Protocol-Version'] ?? '2025-03-26') >= '2025-11-25';
+    expect(response.headers.get('content-type')).toMatch(resumable ? /^text\/event-stream/ : /^application\/json/);
     expect(sseMessages(body)).toEqual([{ jsonrpc: '2.0', id, result: {} }]);
   }
 
@@ -170,15 +176,37 @@ describe.each(backends)('HTTP contract on %s', (_name, start) => {
       expectRpcError(await post(A, initialized), 400, -32000);
     });
 
-    test('a request: an event stream that ends after the response', async () => {
+    test('a request (client of 2025-11-25): an event stream, primed for resumption, that ends after the response', async () => {
       const sessionId = await initialize(A);
-      const { response, controller } = postMcp(B, ping('p1'), { sessionId });
+      const { response, controller } = postMcp(B, ping('p1'), { sessionId, headers: { 'MCP-Protocol-Version': '2025-11-25' } });
       const r = await response;
       expect(r.status).toBe(200);
       expect(r.headers.get('content-type')).toMatch(/^text\/event-stream/);
       // readToEnd fails if the stream stays open after the response.
       const body = await readToEnd(r, controller, 3000);
+      expect(body).toMatch(/^id: \S+\nretry: \d+\ndata: \n\n/);
       expect(sseMessages(body)).toEqual([{ jsonrpc: '2.0', id: 'p1', result: {} }]);
+    });
+
+    test('a request from an older client: one JSON object when the answer comes first, an event stream when anything precedes it', async () => {
+      const sessionId = await initialize(A);
+      for (const headers of [{ 'MCP-Protocol-Version': '2025-06-18' }, {}] as Array<Record<string, string>>) {
+        const quick = await post(B, ping('q1'), { sessionId, headers });
+        expect(quick.response.status).toBe(200);
+        expect(quick.response.headers.get('content-type')).toMatch(/^application\/json/);
+        expect(JSON.parse(quick.body)).toEqual({ jsonrpc: '2.0', id: 'q1', result: {} });
+        expectHelmetHeaders(quick.response.headers);
+      }
+      // Progress before the result: the same kind of request is answered with a stream.
+      const withProgress = await post(
+        B,
+        { jsonrpc: '2.0', id: 'q2', method: 'tools/call', params: { name: 'longRunningOperation', arguments: { duration: 0.2, steps: 2 }, _meta: { progressToken: 't' } } },
+        { sessionId, headers: { 'MCP-Protocol-Version': '2025-06-18' } },
+      );
+      expect(withProgress.response.headers.get('content-type')).toMatch(/^text\/event-stream/);
+      const messages = sseMessages(withProgress.body);
+      expect(messages.filter((m) => m.method === 'notifications/progress')).toHaveLength(2);
+      expect(messages.at(-1)).toMatchObject({ id: 'q2', result: { content: [{ type: 'text' }] } });
     });
 
     test('a batch of requests: one stream carrying every response, ending after the last', async () => {
@@ -208,6 +236,36 @@ describe.each(backends)('HTTP contract on %s', (_name, start) => {
       const { response, body } = await post(A, initializeRequest(3), { headers: { 'Content-Type': 'application/json; charset=utf-8' } });
       expect(response.status).toBe(200);
       expect(sseMessages(body)[0]).toMatchObject({ id: 3, result: expect.any(Object) });
+    });
+
+    test('a body with a byte-order mark, sent chunked, or gzip-compressed is read like any other', async () => {
+      const json = JSON.stringify(initializeRequest(4));
+      const chunked = new ReadableStream<Uint8Array>({
+        start(controller) {
+          const bytes = new TextEncoder().encode(json);
+          controller.enqueue(bytes.slice(0, 20));
+          controller.enqueue(bytes.slice(20));
+          controller.close();
+        },
+      });
+      for (const [body, headers] of [
+        [`\uFEFF${json}`, {}],
+        [chunked, {}],
+        [gzipSync(json), { 'Content-Encoding': 'gzip' }],
+      ] as const) {
+        const { response, controller } = send(`${A}/mcp`, {
+          method: 'POST',
+          headers: { Accept: MCP_ACCEPT, 'Content-Type': 'application/json', ...headers },
+          body,
+          duplex: 'half',
+        } as RequestInit);
+        const answer = await within(controller, 5000, 'no answer', async () => {
+          const r = await response;
+          return { status: r.status, body: await r.text() };
+        });
+        expect(answer.status).toBe(200);
+        expect(sseMessages(answer.body)[0]).toMatchObject({ id: 4, result: { protocolVersion: '2025-11-25' } });
+      }
     });
 
     test('notifications only, and responses only: 202 with an empty body', async () => {
@@ -540,6 +598,32 @@ describe.each(backends)('HTTP contract on %s', (_name, start) => {
           body: JSON.stringify(ping(1)),
         });
         expectRpcError(result, 405);
+      }
+    });
+
+    test('/mcp and the spellings only the express router takes (/MCP, /mcp/) answer alike', async () => {
+      const shape = async (path: string, message: unknown, sessionId?: string) => {
+        const { response, body } = await call(`${A}${path}`, {
+          method: 'POST',
+          headers: { Accept: MCP_ACCEPT, 'Content-Type': 'application/json', Origin: ALLOWED_ORIGIN, ...(sessionId ? { 'Mcp-Session-Id': sessionId } : {}) },
+          body: JSON.stringify(message),
+        });
+        const headers = [...response.headers].filter(([name]) => !['date', 'mcp-session-id'].includes(name));
+        const messages = response.headers.get('content-type')?.startsWith('text/event-stream') ? sseMessages(body) : [JSON.parse(body)];
+        return { status: response.status, headers, messages, sessionId: response.headers.get('mcp-session-id') };
+      };
+      const direct = await shape('/mcp', initializeRequest());
+      expect(direct.status).toBe(200);
+      for (const path of ['/MCP', '/mcp/', '/mcp?probe=1']) {
+        const routed = await shape(path, initializeRequest());
+        expect(routed.sessionId).toMatch(UUID);
+        expect({ ...routed, sessionId: undefined, messages: undefined }).toEqual({ ...direct, sessionId: undefined, messages: undefined });
+        // A session made one way is used the other way: same tool list, same errors.
+        const list = { jsonrpc: '2.0', id: 2, method: 'tools/list' };
+        expect((await shape(path, list, direct.sessionId!)).messages).toEqual((await shape('/mcp', list, routed.sessionId!)).messages);
+        const [viaRouter, viaDirect] = [await shape(path, ping(3)), await shape('/mcp', ping(3))];
+        expect(viaRouter).toEqual(viaDirect);
+        expect(viaDirect.status).toBe(400);
       }
     });
 

@@ -4,7 +4,8 @@
  * and the client's answer may go to any instance.
  */
 import { backendCases, instancesForSuite } from './support/backends.js';
-import { openSession, post, sseReader, toolCall } from './support/raw-mcp.js';
+import { MCP_HEADERS, openSession, post, sseReader, toolCall } from './support/raw-mcp.js';
+import { sleep } from './support/survival-helpers.js';
 
 const backends = backendCases();
 
@@ -74,5 +75,25 @@ describe.each(backends)('request streams on %s (no GET stream open)', (_name, st
     let message;
     while ((message = await stream.next())) rest.push(message);
     expect(rest.some((m) => m.id === 4)).toBe(false);
+  });
+
+  test('a request cancelled before anything was written to its stream: the response ends at once, empty', async () => {
+    const sessionId = await openSession(instances.first.url);
+    // An older client: no priming event, so nothing is written until the tool has something to say.
+    // (Its headers too leave with the first thing written, so the response is not awaited yet.)
+    const responding = fetch(`${instances.second.url}/mcp`, {
+      method: 'POST',
+      headers: { ...MCP_HEADERS, 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-06-18' },
+      body: JSON.stringify(toolCall(5, 'longRunningOperation', { duration: 10, steps: 2 })),
+    }).then(async (response) => ({ status: response.status, body: await response.text() }));
+    await sleep(300);
+    const cancel = await post(instances.first.url, sessionId, {
+      jsonrpc: '2.0',
+      method: 'notifications/cancelled',
+      params: { requestId: 5, reason: 'changed my mind' },
+    });
+    expect(cancel.status).toBe(202);
+    const answer = await Promise.race([responding, sleep(3000).then(() => 'still open 3 s after the cancel')]);
+    expect(answer).toEqual({ status: 200, body: '' });
   });
 });

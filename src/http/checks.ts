@@ -1,9 +1,19 @@
 import type { Request } from 'express';
 import { SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
 
+// Each check first looks for the plain spelling every MCP client sends, and only
+// otherwise parses the header in full (wildcards, q-values, parameters): that
+// parse was a measurable part of a tool call's CPU.
+
 /** The client must accept both a JSON body and an event stream (Streamable HTTP POST). */
 export function acceptsJsonAndStream(req: Request): boolean {
-  if (!req.headers.accept) return false;
+  const accept = req.headers.accept;
+  if (!accept) return false;
+  if (accept === 'application/json, text/event-stream') return true;
+  if (!accept.includes(';')) {
+    const types = accept.split(',').map((type) => type.trim());
+    if (types.includes('application/json') && types.includes('text/event-stream')) return true;
+  }
   return Boolean(req.accepts('application/json')) && Boolean(req.accepts('text/event-stream'));
 }
 
@@ -12,7 +22,9 @@ export function acceptsStream(req: Request): boolean {
 }
 
 export function hasJsonBody(req: Request): boolean {
-  return Boolean(req.headers['content-type']) && req.is('application/json') === 'application/json';
+  const type = req.headers['content-type'];
+  if (!type) return false;
+  return type === 'application/json' || req.is('application/json') === 'application/json';
 }
 
 /** Absent means 2025-03-26 (the spec's default); present must be a version we speak. */

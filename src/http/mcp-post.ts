@@ -96,15 +96,21 @@ export function mcpPost(rt: Runtime, keepAlive: KeepAlive): RequestHandler {
       return;
     }
 
+    // One request: a stream with a priming event for clients that can resume it (2025-11-25 on);
+    // for older ones, one JSON object when the answer is all there is to send (not for a batch,
+    // whose answer would have to be an array).
+    const resumable = clientVersion(req, messages) >= POLLING_SINCE;
     const stream = new RequestStream(rt, keepAlive, res, { sessionId, meta, principal, headers }, {
       delivery: rt.nextDeliveryId(),
       requests: streams,
-      prime: requests.length === 1 && clientVersion(req, messages) >= POLLING_SINCE,
+      prime: requests.length === 1 && resumable,
+      mayAnswerWithJson: messages.length === 1 && !Array.isArray(req.body) && !resumable,
     });
     try {
       await stream.attach();
-      if (stream.isClientGone) return;
+      if (stream.isOver) return;
       const delivered = await publishToSession(rt, sessionId, principal.userId, payloads(stream.delivery));
+      if (stream.isOver) return;
       if (delivered.outcome !== 'delivered') {
         stream.abandon();
         answerUndelivered(rt, res, sessionId, delivered);
@@ -115,6 +121,7 @@ export function mcpPost(rt: Runtime, keepAlive: KeepAlive): RequestHandler {
       else if (meta.instanceId === '') stream.ownerMoved((await rt.directory.instanceOf(sessionId)) ?? '');
     } catch (error) {
       rt.logger.warn('could not route request', { sessionId, error: (error as Error).message });
+      if (stream.isOver) return;
       stream.abandon();
       serviceUnavailable(res);
       return;

@@ -37,10 +37,11 @@ export async function resumeRequestStream(
     // Subscribe first, then read the log: nothing published in between is missed,
     // and the stream drops what it would otherwise send twice.
     await stream.attach();
-    if (stream.isClientGone) return;
+    if (stream.isOver) return;
     replay = await rt.backend.events.after(session.sessionId, from.position, from.delivery);
   } catch (error) {
     rt.logger.warn('could not resume stream', { sessionId: session.sessionId, error: (error as Error).message });
+    if (stream.isOver) return;
     stream.abandon();
     serviceUnavailable(res);
     return;

@@ -28,10 +28,15 @@ export interface RequestStreamTarget {
 export interface RequestStreamOptions {
   /** Delivery id naming this stream (a fresh one for a POST; the original one for a resume). */
   delivery: string;
-  /** The requests this stream answers, by stream key. */
+  /** The requests this stream answers, by stream key (the stream's own: it deletes each one answered). */
   requests: Map<string, RequestId>;
   /** Send a priming event first (clients of 2025-11-25 on, one request per stream). */
   prime: boolean;
+  /**
+   * The response may be one JSON object, if the request's answer is the first thing the owner
+   * sends (one request, no priming event, nothing to replay: the caller decides).
+   */
+  mayAnswerWithJson?: boolean;
 }
 
 type Held = { key: string; message: ToClientEnvelope };
@@ -70,21 +75,27 @@ export class RequestStream implements OwnerDependent {
   ) {
     this.writer = new SseWriter(res);
     this.ownerInstanceId = target.meta.instanceId;
-    this.pending = new Map(options.requests);
+    this.pending = options.requests;
     res.on('close', this.onClientGone);
     rt.requests.active += 1;
+    // From arrival: routing the request (Redis commands with no timer of their own) counts too.
+    this.deadline = setTimeout(this.onDeadline, rt.config.requestTimeoutMs);
   }
 
   get delivery(): string {
     return this.options.delivery;
   }
 
-  get isClientGone(): boolean {
-    return this.clientGone;
+  /** The client left, or the deadline answered before the stream was opened: nothing more to do. */
+  get isOver(): boolean {
+    return this.clientGone || this.finished;
   }
 
   /** Subscribes to every stream key; messages arriving from now on are kept until open(). */
   async attach(): Promise<void> {
+    // Replies can only be heard over a live subscriber connection: while it reconnects (and
+    // restores its subscriptions), the request is turned away (503, retry) rather than routed.
+    if (!this.rt.backend.isReady()) throw new Error('the connection to the store is not ready');
     for (const key of this.pending.keys()) {
       const detach = await this.rt.hub.attach(this.target.sessionId, key, this.sinkFor(key));
       if (this.clientGone) detach();
@@ -95,8 +106,8 @@ export class RequestStream implements OwnerDependent {
 
   /** Starts the response: priming event, replayed events, then what arrived meanwhile, then live. */
   open(replay: StoredEvent[] = []): void {
-    if (this.clientGone) return;
-    this.writer.open(this.target.headers, false);
+    if (this.isOver) return;
+    this.writer.open(this.target.headers, false, { mayAnswerWithJson: this.options.mayAnswerWithJson });
     const firstKey = this.pending.keys().next().value;
     if (this.options.prime && firstKey !== undefined) {
       this.writer.prime(formatEventId({ position: '0-0', delivery: this.options.delivery, streamKey: firstKey }), POLL_RETRY_MS);
@@ -117,7 +128,6 @@ export class RequestStream implements OwnerDependent {
       this.writer.end();
       return;
     }
-    this.deadline = setTimeout(this.onDeadline, this.rt.config.requestTimeoutMs);
     this.rt.watch.add(this);
     // A long tool call may be silent for minutes; proxies must not take it for dead.
     this.keepAlive.add(this.writer);
@@ -161,11 +171,14 @@ export class RequestStream implements OwnerDependent {
           if (comparePositions(position, this.lastPosition) <= 0) return; // already sent by the replay
           this.lastPosition = position;
         }
-        const id = position ? formatEventId({ position, delivery: this.options.delivery, streamKey: key }) : undefined;
-        this.writer.event(JSON.stringify(message), { id });
-        if (isResponse(message) && this.pending.has(key)) {
-          this.settle(key);
+        const data = JSON.stringify(message);
+        const answers = isResponse(message) && this.pending.has(key);
+        // The answer, before anything else: the whole response is that one JSON object.
+        if (!(answers && this.writer.answerWithJson(data))) {
+          const id = position ? formatEventId({ position, delivery: this.options.delivery, streamKey: key }) : undefined;
+          this.writer.event(data, { id });
         }
+        if (answers) this.settle(key);
         break;
       }
       case 'rejected':
@@ -207,6 +220,11 @@ export class RequestStream implements OwnerDependent {
 
   private failPending(code: number, reason: string): void {
     if (this.finished) return;
+    if (this.held) {
+      // Still routing: answer now; the router finds the stream over and stops.
+      this.held = undefined;
+      this.writer.open(this.target.headers, false);
+    }
     for (const id of this.pending.values()) this.writer.event(errorMessage(id, code, reason));
     this.pending.clear();
     this.finish();
@@ -227,7 +245,7 @@ export class RequestStream implements OwnerDependent {
     for (const detach of this.detachers) detach();
     this.res.off('close', this.onClientGone);
     // Before open(), the opener writes what was held and ends the response itself.
-    if (this.held === undefined && this.writer.headersSent) this.writer.end();
+    if (this.held === undefined && this.writer.isOpen) this.writer.end();
   }
 }
 

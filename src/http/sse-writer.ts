@@ -4,10 +4,17 @@ import type { Response } from 'express';
  * Server-Sent Events framing over one HTTP response. Writing after the client
  * went away is a no-op, never an error. Everything written in one tick (headers,
  * events, the end) leaves in one socket write.
+ *
+ * A response opened with `mayAnswerWithJson` is still undecided: it becomes an
+ * event stream with the first event, comment or end, unless `answerWithJson`
+ * comes first, which sends one JSON object instead (Streamable HTTP lets the
+ * server choose either for a request).
  */
 export class SseWriter {
   private opened = false;
   private corked = false;
+  /** The extra headers of a response that may still be one JSON object. */
+  private undecided: Record<string, string> | undefined;
 
   constructor(private readonly res: Response) {}
 
@@ -15,26 +22,32 @@ export class SseWriter {
     return this.opened && !this.res.writableEnded && !this.res.destroyed;
   }
 
-  get headersSent(): boolean {
-    return this.res.headersSent;
-  }
-
   /**
    * Starts the response. `flush` sends the headers at once; otherwise they leave
    * with the first event (a POST stream needs no empty 200 ahead of its reply).
    */
-  open(headers: Record<string, string> = {}, flush = true): void {
+  open(headers: Record<string, string> = {}, flush = true, options: { mayAnswerWithJson?: boolean } = {}): void {
     if (this.res.headersSent) return;
-    this.res.writeHead(200, {
-      'Content-Type': 'text/event-stream',
-      'Cache-Control': 'no-cache, no-transform',
-      Connection: 'keep-alive',
-      // Proxies such as nginx must not buffer a stream.
-      'X-Accel-Buffering': 'no',
-      ...headers,
-    });
     this.opened = true;
+    if (options.mayAnswerWithJson) {
+      this.undecided = headers;
+      return;
+    }
+    this.startStream(headers);
     if (flush) this.res.flushHeaders();
+  }
+
+  /**
+   * Sends `json` as the whole response, when nothing was written yet and the
+   * response was opened with `mayAnswerWithJson`; false (nothing done) otherwise.
+   */
+  answerWithJson(json: string): boolean {
+    const headers = this.undecided;
+    if (!headers || !this.isOpen) return false;
+    this.undecided = undefined;
+    this.startResponse('application/json', headers);
+    this.res.end(json);
+    return true;
   }
 
   /** Sends one event; `data` is written as a single line (JSON never contains raw newlines). */
@@ -60,10 +73,35 @@ export class SseWriter {
   }
 
   end(): void {
-    if (!this.res.writableEnded) this.res.end();
+    if (this.res.writableEnded) return;
+    this.decideStream();
+    this.res.end();
+  }
+
+  private startStream(headers: Record<string, string>): void {
+    this.startResponse('text/event-stream', headers);
+    this.res.setHeader('Cache-Control', 'no-cache, no-transform');
+    // Proxies such as nginx must not buffer a stream. (Connection: keep-alive is Node's to add.)
+    this.res.setHeader('X-Accel-Buffering', 'no');
+  }
+
+  private startResponse(contentType: string, headers: Record<string, string>): void {
+    // Set one by one rather than through writeHead(200, {...}), which copies them in again.
+    this.res.statusCode = 200;
+    this.res.setHeader('Content-Type', contentType);
+    for (const name in headers) this.res.setHeader(name, headers[name]!);
+  }
+
+  /** An undecided response becomes an event stream: something other than one JSON answer comes. */
+  private decideStream(): void {
+    if (!this.undecided || this.res.headersSent) return;
+    const headers = this.undecided;
+    this.undecided = undefined;
+    this.startStream(headers);
   }
 
   private write(frame: string): void {
+    this.decideStream();
     if (!this.corked) {
       this.corked = true;
       this.res.cork();

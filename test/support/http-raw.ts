@@ -46,9 +46,15 @@ export function parseSse(text: string): SseEvent[] {
   return events;
 }
 
-/** The JSON-RPC messages of an SSE body (its `message` events that carry data). */
+/**
+ * The JSON-RPC messages of an answer to a POST: the `message` events (with data)
+ * of an event stream, or the one JSON body the server may send instead (an SSE
+ * body never starts with `{` or `[`).
+ */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read arbitrary JSON-RPC shapes
 export function sseMessages(text: string): Array<Record<string, any>> {
+  const trimmed = text.trimStart();
+  if (trimmed.startsWith('{') || trimmed.startsWith('[')) return [JSON.parse(trimmed) as Record<string, unknown>].flat();
   return parseSse(text)
     // Events without data are priming events (resumption points), not messages.
     .filter((e) => e.event === 'message' && e.data !== '')

@@ -64,7 +64,13 @@ export function sseReader(response: Response) {
       for (;;) {
         if (queue.length > 0) return queue.shift();
         const { value, done } = await reader.read();
-        if (done) return undefined;
+        if (done) {
+          // A JSON answer (no events) is all one message, read to the end.
+          const rest = sseMessages(buffer);
+          buffer = '';
+          queue.push(...rest);
+          return queue.shift();
+        }
         buffer += decoder.decode(value, { stream: true });
         const end = buffer.lastIndexOf('\n\n');
         if (end < 0) continue;
