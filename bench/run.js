@@ -44,6 +44,12 @@ function readSettings(env = process.env) {
     timeoutS: number('BENCH_TIMEOUT_S', 300),
     /** Exit 1 when a target is missed (by default only a broken run exits non-zero). */
     strict: env.BENCH_STRICT === '1',
+    /**
+     * How many times the (d), (a) pair is measured, back to back. The (a) ÷ (d)
+     * ratio is the median of the pairs' ratios: one pair on a shared machine can
+     * be off by 20 % either way.
+     */
+    ratioRounds: Math.max(1, Math.floor(number('BENCH_RATIO_ROUNDS', 5))),
     /** Also run bench/sessions.js (100 000 sessions, several minutes) after the rest. */
     withSessions: env.BENCH_WITH_SESSIONS === '1',
   };
@@ -242,10 +248,29 @@ async function main() {
   const results = { date: new Date().toISOString(), settings, machine: await machineInfo(stats), loads: {}, memory: {} };
   try {
     const targets = loadTargets(redis.url);
-    for (const key of settings.targets) {
-      const target = targets[key];
-      console.error(`bench: ${target.label}: ${settings.warmupS} s warm-up + ${settings.durationS} s`);
-      results.loads[key] = await measureLoad(target, settings, stats);
+    const measure = (key) => {
+      console.error(`bench: ${targets[key].label}: ${settings.warmupS} s warm-up + ${settings.durationS} s`);
+      return measureLoad(targets[key], settings, stats);
+    };
+    for (const key of settings.targets) results.loads[key] = await measure(key);
+    if (results.loads.a && results.loads.d) {
+      const pairs = [{ d: results.loads.d, a: results.loads.a }];
+      for (let round = 2; round <= settings.ratioRounds; round++) {
+        console.error(`bench: (d), (a) pair ${round} of ${settings.ratioRounds}`);
+        pairs.push({ d: await measure('d'), a: await measure('a') });
+      }
+      results.ratioRounds = pairs.map(({ a, d }) => ({
+        aRequestsPerSecond: a.requestsPerSecond,
+        dRequestsPerSecond: d.requestsPerSecond,
+        ratio: a.requestsPerSecond / d.requestsPerSecond,
+        cpuRatio: a.callsPerCpuSecond / d.callsPerCpuSecond,
+        failures: a.failures + d.failures,
+      }));
+      // The pair with the median ratio stands for (a) and (d) in every table.
+      const median = [...pairs].sort((x, y) => x.a.requestsPerSecond / x.d.requestsPerSecond - y.a.requestsPerSecond / y.d.requestsPerSecond)[
+        Math.floor(pairs.length / 2)
+      ];
+      Object.assign(results.loads, median);
     }
     if (settings.memory) {
       for (const [key, target] of Object.entries(memoryTargets(redis.url))) {
@@ -271,7 +296,7 @@ async function main() {
   results.checks = evaluate(results);
   printReport(results);
   console.log(`\nwrote ${writeJson(results, RESULTS_DIR)}`);
-  const broken = Object.values(results.loads).some((run) => run.failures > 0);
+  const broken = Object.values(results.loads).some((run) => run.failures > 0) || (results.ratioRounds ?? []).some((r) => r.failures > 0);
   const missed = results.checks.some((check) => check.status === 'FAIL');
   const sessionsCode = settings.withSessions ? await runSessionsBench() : 0;
   return broken || (settings.strict && missed) || sessionsCode !== 0 ? 1 : 0;

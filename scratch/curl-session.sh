@@ -4,14 +4,15 @@
 # longRunningOperation with progress, DELETE.
 #
 # Usage: scratch/curl-session.sh [BASE_URL]     (default http://localhost:3232)
-# Needs: curl. Prints every request and the raw SSE answer.
+# Needs: curl. Prints every request and the raw answer (an event stream, or one JSON object).
 # Set KEEP=1 to skip the DELETE (then watch the session with scratch/watch-redis.sh).
+# Set VERSION=2025-06-18 to speak an older protocol: a lone answer then comes as one JSON object.
 set -euo pipefail
 
 BASE="${1:-http://localhost:3232}"
 BASE="${BASE%/}"
 MCP="$BASE/mcp"
-VERSION="2025-11-25"
+VERSION="${VERSION:-2025-11-25}"
 
 headers=$(mktemp)
 trap 'rm -f "$headers"' EXIT

@@ -1,5 +1,6 @@
 // Just enough of an MCP Streamable HTTP client to open sessions and check a call.
-export const PROTOCOL_VERSION = '2025-06-18';
+// The protocol version the load speaks (BENCH_PROTOCOL_VERSION): it decides how our server answers (docs/performance.md).
+export const PROTOCOL_VERSION = process.env.BENCH_PROTOCOL_VERSION || '2025-06-18';
 
 export const POST_HEADERS = {
   'Content-Type': 'application/json',
