@@ -15,4 +15,11 @@ export interface MessageBus {
   pUnsubscribe(pattern: string, listener: BusListener): Promise<void>;
   /** Channels and patterns this process is subscribed to right now. */
   subscriptionCount(): number;
+  /**
+   * Registers a callback for each time the subscriber connection came back and
+   * Redis confirmed every subscription again. What was published in between was
+   * not delivered: listeners that cannot lose messages read them from the store.
+   * The in-memory bus never loses its subscriber, so never calls it.
+   */
+  onResubscribed(callback: () => void): void;
 }

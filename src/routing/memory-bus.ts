@@ -46,6 +46,10 @@ export class MemoryBus implements MessageBus {
   subscriptionCount(): number {
     return this.channelListeners.size + this.patternListeners.size;
   }
+
+  onResubscribed(): void {
+    // Nothing to do: subscriptions in this process are never lost.
+  }
 }
 
 function add(map: Map<string, Set<BusListener>>, key: string, listener: BusListener): void {

@@ -3,23 +3,37 @@ import type { RedisClient } from './redis-connections.js';
 
 type Kind = 'channel' | 'pattern';
 
+/** One channel or pattern subscribed in Redis, with every local listener on it. */
+interface Subscription {
+  listeners: Set<BusListener>;
+  /** What node-redis calls for it (one function per subscription, so node-redis can release it). */
+  dispatch: BusListener;
+  /** Settles once Redis confirmed the subscription. */
+  ready: Promise<void>;
+}
+
 /**
  * Pub/sub over the shared subscriber connection. Each channel or pattern is
  * subscribed in Redis once, however many local listeners it has, and released
  * when the last listener leaves; so the count of Redis subscriptions always
  * equals the count of things someone here is waiting for.
  *
- * A last listener leaves only once Redis confirmed the unsubscribe: until then
- * messages keep reaching it (a message published in between was counted as
- * delivered, so it must not be dropped). An unsubscribe that fails while Redis is
- * away is sent again once the connection is back, or node-redis would quietly
- * subscribe it again on reconnection.
+ * subscribe() resolves only once Redis confirmed the subscription, for every
+ * listener (a caller publishes right after and expects to hear the answer). A
+ * key subscribed again while its release is still on the wire waits for that
+ * release and subscribes afresh: taking it as still subscribed would lose what
+ * is published once Redis processed the UNSUBSCRIBE.
+ *
+ * An unsubscribe that fails while Redis is away is sent again once the connection
+ * is back, or node-redis would quietly subscribe it again on reconnection; until
+ * then the key counts as subscribed, and a new listener takes it back as is.
  */
 export class RedisBus implements MessageBus {
-  private readonly listeners: Record<Kind, Map<string, Set<BusListener>>> = { channel: new Map(), pattern: new Map() };
-  /** One dispatcher per pattern: Redis says which pattern matched, so no message scans them all. */
-  private readonly patternDispatchers = new Map<string, BusListener>();
-  private readonly pendingReleases: Record<Kind, Map<string, BusListener>> = { channel: new Map(), pattern: new Map() };
+  private readonly subscriptions: Record<Kind, Map<string, Subscription>> = { channel: new Map(), pattern: new Map() };
+  /** Releases on the wire, by key. */
+  private readonly releasing: Record<Kind, Map<string, Promise<void>>> = { channel: new Map(), pattern: new Map() };
+  /** Keys whose release failed (Redis away): still subscribed in node-redis, with no listener. */
+  private readonly pendingReleases: Record<Kind, Map<string, Subscription>> = { channel: new Map(), pattern: new Map() };
 
   constructor(
     private readonly publisher: RedisClient,
@@ -33,113 +47,131 @@ export class RedisBus implements MessageBus {
   }
 
   async subscribe(channels: string[], listener: BusListener): Promise<void> {
-    const fresh = channels.filter((channel) => this.add('channel', channel, listener));
-    if (fresh.length === 0) return;
-    try {
-      await this.subscriber.subscribe(fresh, this.dispatchChannel);
-    } catch (error) {
-      for (const channel of fresh) this.listeners.channel.get(channel)?.delete(listener);
-      for (const channel of fresh) if (this.listeners.channel.get(channel)?.size === 0) this.listeners.channel.delete(channel);
-      throw error;
-    }
+    const joined = await Promise.allSettled(channels.map((channel) => this.join('channel', channel, listener)));
+    const failed = joined.find((result) => result.status === 'rejected');
+    if (!failed) return;
+    // All or nothing: release the ones that worked.
+    await this.unsubscribe(channels.filter((_, i) => joined[i]!.status === 'fulfilled'), listener).catch(() => undefined);
+    throw failed.reason;
   }
 
   async unsubscribe(channels: string[], listener: BusListener): Promise<void> {
     await Promise.all(channels.map((channel) => this.leave('channel', channel, listener)));
   }
 
-  async pSubscribe(pattern: string, listener: BusListener): Promise<void> {
-    if (!this.add('pattern', pattern, listener)) return;
+  pSubscribe(pattern: string, listener: BusListener): Promise<void> {
+    return this.join('pattern', pattern, listener);
+  }
+
+  pUnsubscribe(pattern: string, listener: BusListener): Promise<void> {
+    return this.leave('pattern', pattern, listener);
+  }
+
+  subscriptionCount(): number {
+    return this.subscriptions.channel.size + this.subscriptions.pattern.size;
+  }
+
+  onResubscribed(callback: () => void): void {
+    // The first 'ready' came before this bus existed; node-redis emits the later ones
+    // only after Redis answered the resubscriptions it sends on reconnecting.
+    this.subscriber.on('ready', callback);
+  }
+
+  private async join(kind: Kind, key: string, listener: BusListener): Promise<void> {
+    let subscription = this.subscriptions[kind].get(key);
+    if (!subscription) {
+      subscription = this.start(kind, key);
+      this.subscriptions[kind].set(key, subscription);
+    }
+    subscription.listeners.add(listener);
     try {
-      await this.subscriber.pSubscribe(pattern, this.dispatcherFor(pattern));
+      await subscription.ready;
     } catch (error) {
-      this.listeners.pattern.get(pattern)?.delete(listener);
-      if (this.listeners.pattern.get(pattern)?.size === 0) this.listeners.pattern.delete(pattern);
+      subscription.listeners.delete(listener);
+      if (subscription.listeners.size === 0 && this.subscriptions[kind].get(key) === subscription) this.subscriptions[kind].delete(key);
       throw error;
     }
   }
 
-  async pUnsubscribe(pattern: string, listener: BusListener): Promise<void> {
-    await this.leave('pattern', pattern, listener);
-  }
-
-  subscriptionCount(): number {
-    return this.listeners.channel.size + this.listeners.pattern.size;
-  }
-
-  /** Returns true when this is the key's first listener (so Redis must subscribe). */
-  private add(kind: Kind, key: string, listener: BusListener): boolean {
-    const set = this.listeners[kind].get(key);
-    if (set) {
-      set.add(listener);
-      return false;
-    }
-    this.listeners[kind].set(key, new Set([listener]));
-    return !this.claimPending(kind, key);
-  }
-
-  /** A key whose release is still pending is still subscribed in Redis: take it back as is. */
-  private claimPending(kind: Kind, key: string): boolean {
-    return this.pendingReleases[kind].delete(key);
-  }
-
-  private async leave(kind: Kind, key: string, listener: BusListener): Promise<void> {
-    const set = this.listeners[kind].get(key);
-    if (!set?.has(listener)) return;
-    if (set.size > 1) {
-      set.delete(listener);
-      return;
-    }
-    const dispatch = kind === 'channel' ? this.dispatchChannel : this.dispatcherFor(key);
-    try {
-      if (kind === 'channel') await this.subscriber.unsubscribe(key, dispatch);
-      else await this.subscriber.pUnsubscribe(key, dispatch);
-    } catch {
-      this.pendingReleases[kind].set(key, dispatch);
-    }
-    set.delete(listener);
-    if (set.size > 0) {
-      // Someone subscribed again while Redis was unsubscribing: subscribe for them.
+  private start(kind: Kind, key: string): Subscription {
+    const kept = this.pendingReleases[kind].get(key);
+    if (kept) {
+      // Its release failed, so node-redis still holds it (and restores it on reconnection).
       this.pendingReleases[kind].delete(key);
-      if (kind === 'channel') await this.subscriber.subscribe(key, dispatch).catch(() => undefined);
-      else await this.subscriber.pSubscribe(key, dispatch).catch(() => undefined);
+      kept.ready = Promise.resolve();
+      return kept;
+    }
+    const listeners = new Set<BusListener>();
+    const dispatch: BusListener = (message, channel) => {
+      for (const listener of listeners) listener(message, channel);
+    };
+    const release = this.releasing[kind].get(key);
+    const ready = (async () => {
+      if (release) await release;
+      if (kind === 'channel') await this.subscriber.subscribe(key, dispatch);
+      else await this.subscriber.pSubscribe(key, dispatch);
+    })();
+    return { listeners, dispatch, ready };
+  }
+
+  /**
+   * The last listener leaves once Redis confirmed the unsubscribe: until then
+   * messages keep reaching it (a message published in between was counted as
+   * delivered, so it must not be dropped).
+   */
+  private async leave(kind: Kind, key: string, listener: BusListener): Promise<void> {
+    const subscription = this.subscriptions[kind].get(key);
+    if (!subscription?.listeners.has(listener)) return;
+    if (subscription.listeners.size > 1) {
+      subscription.listeners.delete(listener);
       return;
     }
-    this.listeners[kind].delete(key);
-    if (kind === 'pattern' && !this.pendingReleases.pattern.has(key)) this.patternDispatchers.delete(key);
+    this.subscriptions[kind].delete(key);
+    try {
+      await this.release(kind, key, subscription);
+    } finally {
+      subscription.listeners.delete(listener);
+    }
+  }
+
+  /**
+   * Unsubscribes in Redis once the subscription settled. Registered at once, so
+   * that a key subscribed again from now on waits for it (see start): Redis must
+   * see the UNSUBSCRIBE before the new SUBSCRIBE.
+   */
+  private async release(kind: Kind, key: string, subscription: Subscription): Promise<void> {
+    const previous = this.releasing[kind].get(key);
+    const releasing = (async () => {
+      if (previous) await previous;
+      try {
+        await subscription.ready;
+      } catch {
+        return; // a failed subscription left nothing in Redis to release
+      }
+      try {
+        if (kind === 'channel') await this.subscriber.unsubscribe(key, subscription.dispatch);
+        else await this.subscriber.pUnsubscribe(key, subscription.dispatch);
+      } catch {
+        this.pendingReleases[kind].set(key, subscription);
+      }
+    })();
+    this.releasing[kind].set(key, releasing);
+    try {
+      await releasing;
+    } finally {
+      if (this.releasing[kind].get(key) === releasing) this.releasing[kind].delete(key);
+    }
   }
 
   private async retryReleases(): Promise<void> {
     for (const kind of ['channel', 'pattern'] as const) {
-      for (const [key, dispatch] of [...this.pendingReleases[kind]]) {
-        if (this.listeners[kind].has(key)) {
-          this.pendingReleases[kind].delete(key);
-          continue;
-        }
-        try {
-          if (kind === 'channel') await this.subscriber.unsubscribe(key, dispatch);
-          else await this.subscriber.pUnsubscribe(key, dispatch);
-          this.pendingReleases[kind].delete(key);
-          if (kind === 'pattern') this.patternDispatchers.delete(key);
-        } catch {
-          // still away: the next 'ready' tries again
-        }
+      for (const [key, subscription] of [...this.pendingReleases[kind]]) {
+        // Taken back by a listener since (start() removes it from the pending ones).
+        if (this.pendingReleases[kind].get(key) !== subscription) continue;
+        this.pendingReleases[kind].delete(key);
+        // A failure puts it back: the next 'ready' tries again.
+        await this.release(kind, key, subscription);
       }
     }
   }
-
-  private dispatcherFor(pattern: string): BusListener {
-    let dispatch = this.patternDispatchers.get(pattern);
-    if (!dispatch) {
-      dispatch = (message, channel) => {
-        for (const each of this.listeners.pattern.get(pattern) ?? []) each(message, channel);
-      };
-      this.patternDispatchers.set(pattern, dispatch);
-    }
-    return dispatch;
-  }
-
-  private readonly dispatchChannel = (message: string, channel: string): void => {
-    for (const listener of this.listeners.channel.get(channel) ?? []) listener(message, channel);
-  };
 }
