@@ -8,7 +8,7 @@
  */
 import { channels, keys } from '../src/routing/channels.js';
 import { startChildInstance, type ChildInstance } from './support/instances.js';
-import { openSession, post, sseMessages, toolCall, waitUntil } from './support/raw-mcp.js';
+import { openSession, post, sseMessages, sseReader, toolCall, waitUntil } from './support/raw-mcp.js';
 import { startPrivateRedis, type PrivateRedis } from './support/redis-server.js';
 import { connectAdmin, instanceIdOfChild, sleep, type RedisAdmin } from './support/survival-helpers.js';
 
@@ -285,17 +285,89 @@ test('Redis frozen mid-traffic: a request routed meanwhile ends at its deadline 
   expect(a.process.exitCode).toBeNull();
 }, 30_000);
 
+/** The id (CLIENT LIST) of a child instance's subscriber connection, found by the name it gives it. */
+async function subscriberOf(child: ChildInstance): Promise<string> {
+  const clients = String(await admin.sendCommand(['CLIENT', 'LIST', 'TYPE', 'pubsub']));
+  const line = clients.split('\n').find((l) => l.includes(`name=mcp:`) && l.includes(`:${child.process.pid}:subscriber`));
+  if (!line) throw new Error(`no subscriber connection of pid ${child.process.pid} in CLIENT LIST`);
+  return /\bid=(\d+)/.exec(line)![1]!;
+}
+
+/**
+ * Cuts a child's subscriber connection and keeps it from reconnecting for `awayMs`
+ * (Redis refuses new connections while maxclients is reached); runs `meanwhile`
+ * during that time. Everything published to the child then is lost on the wire.
+ */
+async function subscriberAway(child: ChildInstance, awayMs: number, meanwhile: () => Promise<void> = async () => {}): Promise<void> {
+  const id = await subscriberOf(child);
+  const { maxclients: limit = '10000' } = await admin.configGet('maxclients');
+  const connected = Number(/connected_clients:(\d+)/.exec(String(await admin.sendCommand(['INFO', 'clients'])))![1]);
+  await admin.sendCommand(['CONFIG', 'SET', 'maxclients', String(connected - 1)]);
+  try {
+    await admin.sendCommand(['CLIENT', 'KILL', 'ID', id]);
+    const until = Date.now() + awayMs;
+    await meanwhile();
+    await sleep(until - Date.now());
+    // Still away: its reconnection attempts were refused.
+    await expect(subscriberOf(child)).rejects.toThrow(/no subscriber connection/);
+  } finally {
+    await admin.sendCommand(['CONFIG', 'SET', 'maxclients', limit]);
+  }
+}
+
+test('messages published while the edge\u2019s subscriber is away still reach the request\u2019s stream, in order, from the event log', async () => {
+  const sessionId = await openSession(a.url);
+  const started = Date.now();
+  // 8 progress notifications, one every 250 ms, then the result: B streams them, A (the owner) runs the tool.
+  const response = await post(b.url, sessionId, toolCall('long', 'longRunningOperation', { duration: 2, steps: 8 }, 'tok'));
+  expect(response.status).toBe(200);
+  const stream = sseReader(response);
+  const first = await stream.next();
+  expect(first?.params?.progress).toBe(1);
+  // From ~250 ms to ~1250 ms B hears nothing: progress 2 to 5 are published into the void.
+  await subscriberAway(b, 1000);
+  const rest: Array<Record<string, any>> = [];
+  for (let message = await stream.next(); message; message = await stream.next()) rest.push(message);
+  const progress = rest.filter((m) => m.method === 'notifications/progress').map((m) => m.params.progress);
+  expect(progress).toEqual([2, 3, 4, 5, 6, 7, 8]);
+  expect(rest.at(-1)?.result?.content?.[0]?.text).toMatch(/Long running operation completed/);
+  // Well before the deadline (3 s): nothing waited for a message it could not hear.
+  expect(Date.now() - started).toBeLessThan(2900);
+}, 30_000);
+
+test('messages published while the edge\u2019s subscriber is away still reach the standalone stream', async () => {
+  const sessionId = await openSession(a.url);
+  const get = await fetch(`${b.url}/mcp`, { headers: { accept: 'text/event-stream', 'mcp-session-id': sessionId } });
+  expect(get.status).toBe(200);
+  const stream = sseReader(get);
+  try {
+    // Both list changes are published by A while B cannot hear them.
+    await subscriberAway(b, 800, async () => {
+      const toggled = await post(a.url, sessionId, toolCall('toggle', 'toggle-dynamic-features', { enabled: true }));
+      expect(sseMessages(await toggled.text()).at(-1)?.result?.content?.[0]?.text).toMatch(/^Added/);
+    });
+    const methods: string[] = [];
+    const deadline = setTimeout(() => void stream.cancel(), 5000);
+    while (methods.length < 2) {
+      const message = await stream.next();
+      if (!message) break;
+      if (message.method) methods.push(message.method);
+    }
+    clearTimeout(deadline);
+    expect(methods.sort()).toEqual(['notifications/prompts/list_changed', 'notifications/tools/list_changed']);
+  } finally {
+    await stream.cancel();
+  }
+}, 30_000);
+
 test('the edge\u2019s subscriber connection drops: requests through it are refused (503) until it is back, never left waiting for a reply it cannot hear', async () => {
   const sessionId = await openSession(a.url);
   const warm = await post(b.url, sessionId, toolCall('warm', 'echo', { message: 'warm' }));
   expect(sseMessages(await warm.text()).at(-1)?.result?.content?.[0]?.text).toBe('Echo: warm');
-  // B's subscriber, found by the name it gives its connection (CLIENT LIST); A, the owner, keeps its own.
-  const clients = String(await admin.sendCommand(['CLIENT', 'LIST', 'TYPE', 'pubsub']));
-  const line = clients.split('\n').find((l) => l.includes(`name=mcp:`) && l.includes(`:${b.process.pid}:subscriber`));
-  expect(line).toBeDefined();
-  const id = /\bid=(\d+)/.exec(line!)![1]!;
-  await admin.sendCommand(['CLIENT', 'KILL', 'ID', id]);
-  // B reconnects after 100 ms at the earliest: a request now would publish, but B could not hear A's reply.
+  // B's subscriber goes; A, the owner, keeps its own.
+  await admin.sendCommand(['CLIENT', 'KILL', 'ID', await subscriberOf(b)]);
+  // B reconnects after 100 ms at the earliest. A request now is refused, or (when B has not yet
+  // seen its connection go) routed, and its answer read from the event log once B is back.
   const started = Date.now();
   const during = await post(b.url, sessionId, toolCall('during', 'echo', { message: 'during' }));
   const body = await during.text();

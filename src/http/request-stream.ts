@@ -59,6 +59,10 @@ export class RequestStream implements OwnerDependent {
   private readonly detachers: Array<() => void> = [];
   /** Messages that arrived before the stream was opened, in order. */
   private held: Held[] | undefined = [];
+  /** Live messages that arrived while missed ones are read from the event log (see catchUp). */
+  private caughtUpLater: Held[] | undefined;
+  /** A catch-up asked for before open() or during another one: done once that is over. */
+  private catchUpPending = false;
   /** The last stored position written, so that replay and live messages never repeat. */
   private lastPosition = '0-0';
   private deadline: NodeJS.Timeout | undefined;
@@ -112,15 +116,7 @@ export class RequestStream implements OwnerDependent {
     if (this.options.prime && firstKey !== undefined) {
       this.writer.prime(formatEventId({ position: '0-0', delivery: this.options.delivery, streamKey: firstKey }), POLL_RETRY_MS);
     }
-    for (const event of replay) {
-      this.onServerMessage(event.streamKey, {
-        v: 1,
-        type: 'message',
-        message: JSON.parse(event.message) as JSONRPCMessage,
-        delivery: event.delivery,
-        position: event.position,
-      });
-    }
+    for (const event of replay) this.onServerMessage(event.streamKey, envelope.reply(JSON.parse(event.message) as JSONRPCMessage, event.delivery, event.position));
     const held = this.held ?? [];
     this.held = undefined;
     for (const { key, message } of held) this.onServerMessage(key, message);
@@ -131,6 +127,7 @@ export class RequestStream implements OwnerDependent {
     this.rt.watch.add(this);
     // A long tool call may be silent for minutes; proxies must not take it for dead.
     this.keepAlive.add(this.writer);
+    if (this.catchUpPending) void this.catchUp();
   }
 
   /** Gives up before opening (routing failed): releases everything, writes nothing. */
@@ -157,9 +154,40 @@ export class RequestStream implements OwnerDependent {
       delivery: this.options.delivery,
       deliver: (message) => {
         if (this.held) this.held.push({ key, message });
+        else if (this.caughtUpLater) this.caughtUpLater.push({ key, message });
         else this.onServerMessage(key, message);
       },
+      catchUp: () => void this.catchUp(),
     };
+  }
+
+  /**
+   * The subscriber connection was away: what the owner published meanwhile never
+   * arrived, but it is in the event log (every message but an initialize answer
+   * is). Writes it in order, ahead of live messages held back while reading; the
+   * positions drop anything already written. A stream of several keys is called
+   * once per key; calls while one runs make it run once more after.
+   */
+  private async catchUp(): Promise<void> {
+    if (this.isOver) return;
+    if (this.held || this.caughtUpLater) {
+      this.catchUpPending = true;
+      return;
+    }
+    this.catchUpPending = false;
+    this.caughtUpLater = [];
+    let missed: StoredEvent[] = [];
+    try {
+      missed = await this.rt.backend.events.after(this.target.sessionId, this.lastPosition, this.options.delivery);
+    } catch (error) {
+      // Redis went away again: its next return calls this again; the deadline still bounds the request.
+      this.rt.logger.warn('could not read missed messages from the event log', { sessionId: this.target.sessionId, error: (error as Error).message });
+    }
+    const later = this.caughtUpLater;
+    this.caughtUpLater = undefined;
+    for (const event of missed) this.onServerMessage(event.streamKey, envelope.reply(JSON.parse(event.message) as JSONRPCMessage, event.delivery, event.position));
+    for (const { key, message } of later) this.onServerMessage(key, message);
+    if (this.catchUpPending) void this.catchUp();
   }
 
   private onServerMessage(key: string, incoming: ToClientEnvelope): void {

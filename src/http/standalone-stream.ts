@@ -31,9 +31,12 @@ export async function openStandaloneStream(
   const writer = new SseWriter(res);
   let detach: (() => void) | undefined;
   let unhold: (() => void) | undefined;
-  // Messages that arrive before the replay is written wait here, in order.
+  // Messages that arrive before the replay (or a catch-up) is written wait here, in order.
   let ordered: ToClientEnvelope[] | undefined = [];
   let lastPosition = '0-0';
+  // Where this stream starts in the event log: a catch-up never reaches further back (unknown: undefined).
+  let startPosition: string | undefined;
+  let catchUpPending = false;
   const write = (incoming: ToClientEnvelope) => {
     if (incoming.type === 'message') {
       const { position } = incoming;
@@ -70,6 +73,31 @@ export async function openStandaloneStream(
   };
   res.on('close', () => void close());
 
+  // The subscriber connection was away: read what was published meanwhile from the event log.
+  const catchUp = async (): Promise<void> => {
+    if (closed) return;
+    if (ordered) {
+      catchUpPending = true;
+      return;
+    }
+    catchUpPending = false;
+    const from = startPosition === undefined || comparePositions(lastPosition, startPosition) > 0 ? lastPosition : startPosition;
+    // Not knowing where the stream started, replaying the whole log would repeat what came before it.
+    if (from === '0-0' && startPosition === undefined) return;
+    ordered = [];
+    let missed: StoredEvent[] = [];
+    try {
+      missed = await rt.backend.events.after(sessionId, from, '');
+    } catch (error) {
+      rt.logger.warn('could not read missed messages from the event log', { sessionId, error: (error as Error).message });
+    }
+    const arrived = ordered;
+    ordered = undefined;
+    for (const event of missed) write(envelope.reply(JSON.parse(event.message) as JSONRPCMessage, undefined, event.position));
+    for (const incoming of arrived) write(incoming);
+    if (catchUpPending) void catchUp();
+  };
+
   try {
     claimed = await rt.backend.kv.set(holderKey, holder, rt.held.leaseTtlMs, { onlyIfAbsent: true });
     if (!claimed) {
@@ -80,6 +108,7 @@ export async function openStandaloneStream(
     detach = await rt.hub.attach(sessionId, STANDALONE_STREAM, {
       delivery: undefined,
       deliver: (incoming) => (ordered ? ordered.push(incoming) : write(incoming)),
+      catchUp: () => void catchUp(),
     });
     if (closed) return void detach();
     announced = true;
@@ -101,23 +130,23 @@ export async function openStandaloneStream(
     return;
   }
   let replay: StoredEvent[] = [];
-  if (resumeFrom) {
-    try {
+  try {
+    if (resumeFrom) {
       replay = await rt.backend.events.after(sessionId, resumeFrom.position, '');
-    } catch (error) {
-      rt.logger.warn('could not read the event log', { sessionId, error: (error as Error).message });
-    }
+      startPosition = resumeFrom.position;
+    } else startPosition = await rt.backend.events.lastPosition(sessionId);
+  } catch (error) {
+    rt.logger.warn('could not read the event log', { sessionId, error: (error as Error).message });
   }
   if (closed) return;
   unhold = rt.held.hold(sessionId, holderKey);
   writer.open();
   const arrived = ordered;
   ordered = undefined;
-  for (const event of replay) {
-    write({ v: 1, type: 'message', message: JSON.parse(event.message) as JSONRPCMessage, position: event.position });
-  }
+  for (const event of replay) write(envelope.reply(JSON.parse(event.message) as JSONRPCMessage, undefined, event.position));
   for (const incoming of arrived) write(incoming);
   if (closed) return;
   keepAlive.add(writer);
   rt.watch.add(dependent);
+  if (catchUpPending) void catchUp();
 }

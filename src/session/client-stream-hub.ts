@@ -15,6 +15,8 @@ export interface StreamSink {
   /** Delivery id of the HTTP request (request streams), undefined for the standalone stream. */
   readonly delivery: string | undefined;
   deliver(message: ToClientEnvelope): void;
+  /** The subscription was lost for a while: read what may have been missed from the event log. */
+  catchUp?(): void;
 }
 
 interface SessionStreams {
@@ -46,7 +48,9 @@ export class ClientStreamHub {
     private readonly bus: MessageBus,
     private readonly graceMs: number,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    bus.onResubscribed(() => this.afterResubscribe());
+  }
 
   /** Starts routing a stream's messages to the sink; resolves once the subscription is live. */
   async attach(sessionId: string, streamKey: string, sink: StreamSink): Promise<() => void> {
@@ -91,6 +95,25 @@ export class ClientStreamHub {
   forget(sessionId: string): void {
     const entry = this.sessions.get(sessionId);
     if (entry) entry.verified = undefined;
+  }
+
+  /**
+   * Messages published while the subscriber connection was away never arrive:
+   * every stream waiting here reads them from the event log, and every session is
+   * checked again (its end may have been announced meanwhile).
+   */
+  private afterResubscribe(): void {
+    let streams = 0;
+    for (const entry of this.sessions.values()) {
+      entry.verified = undefined;
+      for (const sinks of entry.sinks.values()) {
+        for (const sink of sinks) {
+          streams += 1;
+          sink.catchUp?.();
+        }
+      }
+    }
+    this.logger.info('subscriber connection back: streams catch up from the event log', { sessions: this.sessions.size, streams });
   }
 
   private open(sessionId: string): SessionStreams {
