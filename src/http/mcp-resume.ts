@@ -30,7 +30,7 @@ export async function resumeRequestStream(
     keepAlive,
     res,
     { sessionId: session.sessionId, meta: session.meta, principal: principalOf(res) },
-    { delivery: from.delivery, requests: new Map([[from.streamKey, requestId]]), prime: false },
+    { delivery: from.delivery, requests: new Map([[from.streamKey, requestId]]), prime: false, after: from.position },
   );
   let replay;
   try {

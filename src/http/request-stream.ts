@@ -16,6 +16,7 @@ import type { Runtime } from '../session/runtime.js';
 import type { SessionMeta } from '../session/session-directory.js';
 import type { KeepAlive } from './keep-alive.js';
 import { SseWriter } from './sse-writer.js';
+import { StreamGap } from './stream-gap.js';
 
 export interface RequestStreamTarget {
   sessionId: string;
@@ -32,6 +33,8 @@ export interface RequestStreamOptions {
   requests: Map<string, RequestId>;
   /** Send a priming event first (clients of 2025-11-25 on, one request per stream). */
   prime: boolean;
+  /** The log position a resumed stream starts after (its client has everything up to it). */
+  after?: string;
   /**
    * The response may be one JSON object, if the request's answer is the first thing the owner
    * sends (one request, no priming event, nothing to replay: the caller decides).
@@ -59,12 +62,12 @@ export class RequestStream implements OwnerDependent {
   private readonly detachers: Array<() => void> = [];
   /** Messages that arrived before the stream was opened, in order. */
   private held: Held[] | undefined = [];
-  /** Live messages that arrived while missed ones are read from the event log (see catchUp). */
-  private caughtUpLater: Held[] | undefined;
-  /** A catch-up asked for before open() or during another one: done once that is over. */
-  private catchUpPending = false;
-  /** The last stored position written, so that replay and live messages never repeat. */
-  private lastPosition = '0-0';
+  /** Crossing a loss of the subscriber connection (reads what it missed from the event log). */
+  private readonly gap: StreamGap;
+  /** The connection came back before open(): the gap is read once the stream is open. */
+  private restoredBeforeOpen = false;
+  /** The last stored position written (or resumed from), so that replay and live messages never repeat. */
+  private lastPosition: string;
   private deadline: NodeJS.Timeout | undefined;
   /** Nothing more will be written: every request settled, the server closed it, or the client left. */
   private finished = false;
@@ -80,6 +83,14 @@ export class RequestStream implements OwnerDependent {
     this.writer = new SseWriter(res);
     this.ownerInstanceId = target.meta.instanceId;
     this.pending = options.requests;
+    this.lastPosition = options.after ?? '0-0';
+    this.gap = new StreamGap({
+      lastPosition: () => this.lastPosition,
+      readAfter: (position) => rt.backend.events.after(target.sessionId, position, options.delivery),
+      writeStored: (event) => this.onServerMessage(event.streamKey, fromLog(event)),
+      isOver: () => this.isOver,
+      warn: (message, error) => rt.logger.warn(message, { sessionId: target.sessionId, error: error.message }),
+    });
     res.on('close', this.onClientGone);
     rt.requests.active += 1;
     // From arrival: routing the request (Redis commands with no timer of their own) counts too.
@@ -116,10 +127,10 @@ export class RequestStream implements OwnerDependent {
     if (this.options.prime && firstKey !== undefined) {
       this.writer.prime(formatEventId({ position: '0-0', delivery: this.options.delivery, streamKey: firstKey }), POLL_RETRY_MS);
     }
-    for (const event of replay) this.onServerMessage(event.streamKey, envelope.reply(JSON.parse(event.message) as JSONRPCMessage, event.delivery, event.position));
+    for (const event of replay) this.onServerMessage(event.streamKey, fromLog(event));
     const held = this.held ?? [];
     this.held = undefined;
-    for (const { key, message } of held) this.onServerMessage(key, message);
+    for (const { key, message } of held) this.deliver(key, message);
     if (this.finished) {
       this.writer.end();
       return;
@@ -127,7 +138,7 @@ export class RequestStream implements OwnerDependent {
     this.rt.watch.add(this);
     // A long tool call may be silent for minutes; proxies must not take it for dead.
     this.keepAlive.add(this.writer);
-    if (this.catchUpPending) void this.catchUp();
+    if (this.restoredBeforeOpen) this.gap.restored();
   }
 
   /** Gives up before opening (routing failed): releases everything, writes nothing. */
@@ -150,44 +161,30 @@ export class RequestStream implements OwnerDependent {
   }
 
   private sinkFor(key: string): StreamSink {
-    return {
+    const sink: StreamSink = {
       delivery: this.options.delivery,
       deliver: (message) => {
         if (this.held) this.held.push({ key, message });
-        else if (this.caughtUpLater) this.caughtUpLater.push({ key, message });
-        else this.onServerMessage(key, message);
+        else this.deliver(key, message);
       },
-      catchUp: () => void this.catchUp(),
+    };
+    // One gap per stream, however many keys it answers: the first key's sink hears of it.
+    if (key !== this.pending.keys().next().value) return sink;
+    return {
+      ...sink,
+      lost: () => this.gap.lost(),
+      restored: () => {
+        if (!this.held) return this.gap.restored();
+        // Nothing is written before open(): the gap is read then, and held messages wait for it.
+        this.gap.lost();
+        this.restoredBeforeOpen = true;
+      },
     };
   }
 
-  /**
-   * The subscriber connection was away: what the owner published meanwhile never
-   * arrived, but it is in the event log (every message but an initialize answer
-   * is). Writes it in order, ahead of live messages held back while reading; the
-   * positions drop anything already written. A stream of several keys is called
-   * once per key; calls while one runs make it run once more after.
-   */
-  private async catchUp(): Promise<void> {
-    if (this.isOver) return;
-    if (this.held || this.caughtUpLater) {
-      this.catchUpPending = true;
-      return;
-    }
-    this.catchUpPending = false;
-    this.caughtUpLater = [];
-    let missed: StoredEvent[] = [];
-    try {
-      missed = await this.rt.backend.events.after(this.target.sessionId, this.lastPosition, this.options.delivery);
-    } catch (error) {
-      // Redis went away again: its next return calls this again; the deadline still bounds the request.
-      this.rt.logger.warn('could not read missed messages from the event log', { sessionId: this.target.sessionId, error: (error as Error).message });
-    }
-    const later = this.caughtUpLater;
-    this.caughtUpLater = undefined;
-    for (const event of missed) this.onServerMessage(event.streamKey, envelope.reply(JSON.parse(event.message) as JSONRPCMessage, event.delivery, event.position));
-    for (const { key, message } of later) this.onServerMessage(key, message);
-    if (this.catchUpPending) void this.catchUp();
+  /** A live message: written now, or after what the event log holds of a gap being crossed. */
+  private deliver(key: string, message: ToClientEnvelope): void {
+    if (!this.gap.hold(() => this.onServerMessage(key, message))) this.onServerMessage(key, message);
   }
 
   private onServerMessage(key: string, incoming: ToClientEnvelope): void {
@@ -275,6 +272,10 @@ export class RequestStream implements OwnerDependent {
     // Before open(), the opener writes what was held and ends the response itself.
     if (this.held === undefined && this.writer.isOpen) this.writer.end();
   }
+}
+
+function fromLog(event: StoredEvent): ToClientEnvelope {
+  return envelope.reply(JSON.parse(event.message) as JSONRPCMessage, event.delivery, event.position);
 }
 
 function errorMessage(id: RequestId, code: number, message: string): string {

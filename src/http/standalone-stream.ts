@@ -10,6 +10,7 @@ import type { KeepAlive } from './keep-alive.js';
 import { publishToSession } from './session-publish.js';
 import type { ResolvedSession } from './session-guard.js';
 import { SseWriter } from './sse-writer.js';
+import { StreamGap } from './stream-gap.js';
 
 /**
  * The session's standalone stream, for messages no request caused (list
@@ -31,12 +32,11 @@ export async function openStandaloneStream(
   const writer = new SseWriter(res);
   let detach: (() => void) | undefined;
   let unhold: (() => void) | undefined;
-  // Messages that arrive before the replay (or a catch-up) is written wait here, in order.
+  // Messages that arrive before the replay is written wait here, in order.
   let ordered: ToClientEnvelope[] | undefined = [];
   let lastPosition = '0-0';
-  // Where this stream starts in the event log: a catch-up never reaches further back (unknown: undefined).
+  // Where this stream starts in the event log (unknown: undefined).
   let startPosition: string | undefined;
-  let catchUpPending = false;
   const write = (incoming: ToClientEnvelope) => {
     if (incoming.type === 'message') {
       const { position } = incoming;
@@ -73,30 +73,22 @@ export async function openStandaloneStream(
   };
   res.on('close', () => void close());
 
-  // The subscriber connection was away: read what was published meanwhile from the event log.
-  const catchUp = async (): Promise<void> => {
-    if (closed) return;
-    if (ordered) {
-      catchUpPending = true;
-      return;
-    }
-    catchUpPending = false;
-    const from = startPosition === undefined || comparePositions(lastPosition, startPosition) > 0 ? lastPosition : startPosition;
-    // Not knowing where the stream started, replaying the whole log would repeat what came before it.
-    if (from === '0-0' && startPosition === undefined) return;
-    ordered = [];
-    let missed: StoredEvent[] = [];
-    try {
-      missed = await rt.backend.events.after(sessionId, from, '');
-    } catch (error) {
-      rt.logger.warn('could not read missed messages from the event log', { sessionId, error: (error as Error).message });
-    }
-    const arrived = ordered;
-    ordered = undefined;
-    for (const event of missed) write(envelope.reply(JSON.parse(event.message) as JSONRPCMessage, undefined, event.position));
-    for (const incoming of arrived) write(incoming);
-    if (catchUpPending) void catchUp();
+  // Crossing a loss of the subscriber connection: what was published meanwhile is read from the log.
+  const gap = new StreamGap({
+    lastPosition: () => lastPosition,
+    readAfter: async (position) => {
+      // Never further back than where the stream started; not knowing where that was, nothing.
+      if (startPosition === undefined) return position === '0-0' ? [] : rt.backend.events.after(sessionId, position, '');
+      return rt.backend.events.after(sessionId, comparePositions(position, startPosition) > 0 ? position : startPosition, '');
+    },
+    writeStored: (event) => write(envelope.reply(JSON.parse(event.message) as JSONRPCMessage, undefined, event.position)),
+    isOver: () => closed,
+    warn: (message, error) => rt.logger.warn(message, { sessionId, error: error.message }),
+  });
+  const deliver = (incoming: ToClientEnvelope) => {
+    if (!gap.hold(() => write(incoming))) write(incoming);
   };
+  let restoredBeforeOpen = false;
 
   try {
     claimed = await rt.backend.kv.set(holderKey, holder, rt.held.leaseTtlMs, { onlyIfAbsent: true });
@@ -107,8 +99,14 @@ export async function openStandaloneStream(
     if (closed) return void rt.backend.kv.delIfEquals(holderKey, holder).catch(() => false);
     detach = await rt.hub.attach(sessionId, STANDALONE_STREAM, {
       delivery: undefined,
-      deliver: (incoming) => (ordered ? ordered.push(incoming) : write(incoming)),
-      catchUp: () => void catchUp(),
+      deliver: (incoming) => (ordered ? ordered.push(incoming) : deliver(incoming)),
+      lost: () => gap.lost(),
+      restored: () => {
+        if (!ordered) return gap.restored();
+        // Nothing is written before the stream opens: the gap is read then, and what arrived waits for it.
+        gap.lost();
+        restoredBeforeOpen = true;
+      },
     });
     if (closed) return void detach();
     announced = true;
@@ -144,9 +142,9 @@ export async function openStandaloneStream(
   const arrived = ordered;
   ordered = undefined;
   for (const event of replay) write(envelope.reply(JSON.parse(event.message) as JSONRPCMessage, undefined, event.position));
-  for (const incoming of arrived) write(incoming);
+  for (const incoming of arrived) deliver(incoming);
   if (closed) return;
   keepAlive.add(writer);
   rt.watch.add(dependent);
-  if (catchUpPending) void catchUp();
+  if (restoredBeforeOpen) gap.restored();
 }

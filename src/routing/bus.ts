@@ -1,6 +1,11 @@
 /** Receives a published message and the channel it came on. */
 export type BusListener = (message: string, channel: string) => void;
 
+export interface SubscriberWatcher {
+  lost(): void;
+  restored(): void;
+}
+
 /**
  * Publish/subscribe between instances. Implementations: Redis (shared by all
  * instances) and in-memory (the embedded single-process mode). Subscriptions are
@@ -16,10 +21,10 @@ export interface MessageBus {
   /** Channels and patterns this process is subscribed to right now. */
   subscriptionCount(): number;
   /**
-   * Registers a callback for each time the subscriber connection came back and
-   * Redis confirmed every subscription again. What was published in between was
-   * not delivered: listeners that cannot lose messages read them from the store.
-   * The in-memory bus never loses its subscriber, so never calls it.
+   * Tells when the subscriber connection is lost, and when it is back with every
+   * subscription confirmed again by Redis. What was published in between was not
+   * delivered: listeners that cannot lose messages read it from the store. The
+   * in-memory bus never loses its subscriber, so never calls them.
    */
-  onResubscribed(callback: () => void): void;
+  watchSubscriber(watcher: SubscriberWatcher): void;
 }

@@ -47,7 +47,7 @@ export class MemoryBus implements MessageBus {
     return this.channelListeners.size + this.patternListeners.size;
   }
 
-  onResubscribed(): void {
+  watchSubscriber(): void {
     // Nothing to do: subscriptions in this process are never lost.
   }
 }

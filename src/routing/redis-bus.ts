@@ -1,10 +1,11 @@
-import type { BusListener, MessageBus } from './bus.js';
+import type { BusListener, MessageBus, SubscriberWatcher } from './bus.js';
 import type { RedisClient } from './redis-connections.js';
 
 type Kind = 'channel' | 'pattern';
 
 /** One channel or pattern subscribed in Redis, with every local listener on it. */
 interface Subscription {
+  /** Replaced only when a new subscription takes over one whose release failed. */
   listeners: Set<BusListener>;
   /** What node-redis calls for it (one function per subscription, so node-redis can release it). */
   dispatch: BusListener;
@@ -71,10 +72,12 @@ export class RedisBus implements MessageBus {
     return this.subscriptions.channel.size + this.subscriptions.pattern.size;
   }
 
-  onResubscribed(callback: () => void): void {
-    // The first 'ready' came before this bus existed; node-redis emits the later ones
-    // only after Redis answered the resubscriptions it sends on reconnecting.
-    this.subscriber.on('ready', callback);
+  watchSubscriber(watcher: SubscriberWatcher): void {
+    // node-redis emits 'reconnecting' as soon as a live connection fails (no message
+    // arrives after it); the first 'ready' came before this bus existed, and it emits
+    // the later ones only after Redis answered the resubscriptions it sends on reconnecting.
+    this.subscriber.on('reconnecting', () => watcher.lost());
+    this.subscriber.on('ready', () => watcher.restored());
   }
 
   private async join(kind: Kind, key: string, listener: BusListener): Promise<void> {
@@ -101,17 +104,29 @@ export class RedisBus implements MessageBus {
       kept.ready = Promise.resolve();
       return kept;
     }
-    const listeners = new Set<BusListener>();
-    const dispatch: BusListener = (message, channel) => {
-      for (const listener of listeners) listener(message, channel);
+    const subscription = { listeners: new Set<BusListener>() } as Subscription;
+    subscription.dispatch = (message, channel) => {
+      for (const listener of subscription.listeners) listener(message, channel);
     };
     const release = this.releasing[kind].get(key);
-    const ready = (async () => {
-      if (release) await release;
-      if (kind === 'channel') await this.subscriber.subscribe(key, dispatch);
-      else await this.subscriber.pSubscribe(key, dispatch);
+    subscription.ready = (async () => {
+      if (release) {
+        await release;
+        const failed = this.pendingReleases[kind].get(key);
+        if (failed) {
+          // The release failed (Redis away): node-redis still holds the key under the old
+          // dispatcher and restores it on reconnection. Take it over; a fresh SUBSCRIBE would
+          // be undone by the retried UNSUBSCRIBE.
+          this.pendingReleases[kind].delete(key);
+          failed.listeners = subscription.listeners;
+          subscription.dispatch = failed.dispatch;
+          return;
+        }
+      }
+      if (kind === 'channel') await this.subscriber.subscribe(key, subscription.dispatch);
+      else await this.subscriber.pSubscribe(key, subscription.dispatch);
     })();
-    return { listeners, dispatch, ready };
+    return subscription;
   }
 
   /**

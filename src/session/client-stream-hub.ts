@@ -15,8 +15,10 @@ export interface StreamSink {
   /** Delivery id of the HTTP request (request streams), undefined for the standalone stream. */
   readonly delivery: string | undefined;
   deliver(message: ToClientEnvelope): void;
-  /** The subscription was lost for a while: read what may have been missed from the event log. */
-  catchUp?(): void;
+  /** The subscriber connection went: what is published from now on may never arrive. */
+  lost?(): void;
+  /** It is back: read what may have been missed from the event log. */
+  restored?(): void;
 }
 
 interface SessionStreams {
@@ -49,7 +51,7 @@ export class ClientStreamHub {
     private readonly graceMs: number,
     private readonly logger: Logger,
   ) {
-    bus.onResubscribed(() => this.afterResubscribe());
+    bus.watchSubscriber({ lost: () => this.eachSink((sink) => sink.lost?.()), restored: () => this.afterResubscribe() });
   }
 
   /** Starts routing a stream's messages to the sink; resolves once the subscription is live. */
@@ -103,17 +105,23 @@ export class ClientStreamHub {
    * checked again (its end may have been announced meanwhile).
    */
   private afterResubscribe(): void {
-    let streams = 0;
+    for (const entry of this.sessions.values()) entry.verified = undefined;
+    const streams = this.eachSink((sink) => sink.restored?.());
+    this.logger.info('subscriber connection back: streams catch up from the event log', { sessions: this.sessions.size, streams });
+  }
+
+  /** Calls `each` for every sink waiting here; returns how many there were. */
+  private eachSink(each: (sink: StreamSink) => void): number {
+    let count = 0;
     for (const entry of this.sessions.values()) {
-      entry.verified = undefined;
       for (const sinks of entry.sinks.values()) {
-        for (const sink of sinks) {
-          streams += 1;
-          sink.catchUp?.();
+        for (const sink of [...sinks]) {
+          count += 1;
+          each(sink);
         }
       }
     }
-    this.logger.info('subscriber connection back: streams catch up from the event log', { sessions: this.sessions.size, streams });
+    return count;
   }
 
   private open(sessionId: string): SessionStreams {
