@@ -64,8 +64,6 @@ export class RequestStream implements OwnerDependent {
   private held: Held[] | undefined = [];
   /** Crossing a loss of the subscriber connection (reads what it missed from the event log). */
   private readonly gap: StreamGap;
-  /** The connection came back before open(): the gap is read once the stream is open. */
-  private restoredBeforeOpen = false;
   /** The last stored position written (or resumed from), so that replay and live messages never repeat. */
   private lastPosition: string;
   private deadline: NodeJS.Timeout | undefined;
@@ -87,7 +85,7 @@ export class RequestStream implements OwnerDependent {
     this.gap = new StreamGap({
       lastPosition: () => this.lastPosition,
       readAfter: (position) => rt.backend.events.after(target.sessionId, position, options.delivery),
-      writeStored: (event) => this.onServerMessage(event.streamKey, fromLog(event)),
+      writeStored: (event) => this.onServerMessage(event.streamKey, envelope.stored(event)),
       isOver: () => this.isOver,
       warn: (message, error) => rt.logger.warn(message, { sessionId: target.sessionId, error: error.message }),
     });
@@ -127,7 +125,7 @@ export class RequestStream implements OwnerDependent {
     if (this.options.prime && firstKey !== undefined) {
       this.writer.prime(formatEventId({ position: '0-0', delivery: this.options.delivery, streamKey: firstKey }), POLL_RETRY_MS);
     }
-    for (const event of replay) this.onServerMessage(event.streamKey, fromLog(event));
+    for (const event of replay) this.onServerMessage(event.streamKey, envelope.stored(event));
     const held = this.held ?? [];
     this.held = undefined;
     for (const { key, message } of held) this.deliver(key, message);
@@ -138,7 +136,7 @@ export class RequestStream implements OwnerDependent {
     this.rt.watch.add(this);
     // A long tool call may be silent for minutes; proxies must not take it for dead.
     this.keepAlive.add(this.writer);
-    if (this.restoredBeforeOpen) this.gap.restored();
+    this.gap.opened();
   }
 
   /** Gives up before opening (routing failed): releases everything, writes nothing. */
@@ -173,12 +171,7 @@ export class RequestStream implements OwnerDependent {
     return {
       ...sink,
       lost: () => this.gap.lost(),
-      restored: () => {
-        if (!this.held) return this.gap.restored();
-        // Nothing is written before open(): the gap is read then, and held messages wait for it.
-        this.gap.lost();
-        this.restoredBeforeOpen = true;
-      },
+      restored: () => this.gap.restored(),
     };
   }
 
@@ -272,10 +265,6 @@ export class RequestStream implements OwnerDependent {
     // Before open(), the opener writes what was held and ends the response itself.
     if (this.held === undefined && this.writer.isOpen) this.writer.end();
   }
-}
-
-function fromLog(event: StoredEvent): ToClientEnvelope {
-  return envelope.reply(JSON.parse(event.message) as JSONRPCMessage, event.delivery, event.position);
 }
 
 function errorMessage(id: RequestId, code: number, message: string): string {

@@ -1,5 +1,4 @@
 import type { Response } from 'express';
-import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { principalOf } from '../auth/principal.js';
 import { channels, keys, STANDALONE_STREAM } from '../routing/channels.js';
 import { comparePositions, formatEventId, type EventId, type StoredEvent } from '../routing/event-store.js';
@@ -81,14 +80,13 @@ export async function openStandaloneStream(
       if (startPosition === undefined) return position === '0-0' ? [] : rt.backend.events.after(sessionId, position, '');
       return rt.backend.events.after(sessionId, comparePositions(position, startPosition) > 0 ? position : startPosition, '');
     },
-    writeStored: (event) => write(envelope.reply(JSON.parse(event.message) as JSONRPCMessage, undefined, event.position)),
+    writeStored: (event) => write(envelope.stored(event)),
     isOver: () => closed,
     warn: (message, error) => rt.logger.warn(message, { sessionId, error: error.message }),
   });
   const deliver = (incoming: ToClientEnvelope) => {
     if (!gap.hold(() => write(incoming))) write(incoming);
   };
-  let restoredBeforeOpen = false;
 
   try {
     claimed = await rt.backend.kv.set(holderKey, holder, rt.held.leaseTtlMs, { onlyIfAbsent: true });
@@ -101,12 +99,7 @@ export async function openStandaloneStream(
       delivery: undefined,
       deliver: (incoming) => (ordered ? ordered.push(incoming) : deliver(incoming)),
       lost: () => gap.lost(),
-      restored: () => {
-        if (!ordered) return gap.restored();
-        // Nothing is written before the stream opens: the gap is read then, and what arrived waits for it.
-        gap.lost();
-        restoredBeforeOpen = true;
-      },
+      restored: () => gap.restored(),
     });
     if (closed) return void detach();
     announced = true;
@@ -141,10 +134,10 @@ export async function openStandaloneStream(
   writer.open();
   const arrived = ordered;
   ordered = undefined;
-  for (const event of replay) write(envelope.reply(JSON.parse(event.message) as JSONRPCMessage, undefined, event.position));
+  for (const event of replay) write(envelope.stored(event));
   for (const incoming of arrived) deliver(incoming);
   if (closed) return;
   keepAlive.add(writer);
   rt.watch.add(dependent);
-  if (restoredBeforeOpen) gap.restored();
+  gap.opened();
 }

@@ -43,6 +43,7 @@ function setup() {
     log.push(event(position));
     if (heard && !gap.hold(() => write(position))) write(position);
   };
+  gap.opened();
   return {
     gap,
     publish,
@@ -125,4 +126,29 @@ test('a stream that ends during the gap writes nothing more', async () => {
   s.publish('3-0', true);
   await settle();
   expect(s.written).toEqual(['1-0']);
+});
+
+test('a gap that closes before the stream opens is read once it opens', async () => {
+  const written: string[] = [];
+  const log = [event('1-0'), event('2-0')];
+  let last = '0-0';
+  const gap = new StreamGap({
+    lastPosition: () => last,
+    readAfter: async (position) => log.filter((e) => comparePositions(e.position, position) > 0),
+    writeStored: (e) => {
+      if (comparePositions(e.position, last) <= 0) return;
+      last = e.position;
+      written.push(e.position);
+    },
+    isOver: () => false,
+    warn: () => {},
+  });
+  gap.restored();
+  // Held by the stream until it opened, then handed over: it waits for the read.
+  expect(gap.hold(() => void written.push('3-0 (live)'))).toBe(true);
+  await settle();
+  expect(written).toEqual([]);
+  gap.opened();
+  await settle();
+  expect(written).toEqual(['1-0', '2-0', '3-0 (live)']);
 });

@@ -31,8 +31,17 @@ export class StreamGap {
   /** Counts reads started and losses: a read that is no longer the latest gives way. */
   private generation = 0;
   private waiting: Array<() => void> = [];
+  /** Nothing is written before the stream opens: a gap that closes earlier is read then. */
+  private open = false;
+  private restoredBeforeOpen = false;
 
   constructor(private readonly host: GapHost) {}
+
+  /** The stream started writing (what it held meanwhile went through hold()). */
+  opened(): void {
+    this.open = true;
+    if (this.restoredBeforeOpen) this.restored();
+  }
 
   /** Keeps a live message back while the stream is crossing a gap; false when it may be written now. */
   hold(deliver: () => void): boolean {
@@ -49,6 +58,12 @@ export class StreamGap {
   }
 
   restored(): void {
+    if (!this.open) {
+      // Read once open; what arrives until then waits too.
+      this.lost();
+      this.restoredBeforeOpen = true;
+      return;
+    }
     // Never told of the loss (it came first): what was written last is where the gap starts.
     if (this.state === 'live') this.from = this.host.lastPosition();
     this.state = 'reading';
@@ -57,24 +72,22 @@ export class StreamGap {
   }
 
   private async read(generation: number): Promise<void> {
-    let missed: StoredEvent[];
-    for (;;) {
+    let missed: StoredEvent[] | undefined;
+    while (!missed) {
       try {
         missed = await this.host.readAfter(this.from);
-        break;
       } catch (error) {
-        if (this.host.isOver()) break;
+        if (this.host.isOver()) return;
         this.host.warn('could not read missed messages from the event log', error as Error);
         await new Promise((resolve) => setTimeout(resolve, READ_RETRY_MS));
       }
       if (generation !== this.generation) return;
     }
-    if (generation !== this.generation) return;
     const waiting = this.waiting;
     this.waiting = [];
     this.state = 'live';
     if (this.host.isOver()) return;
-    for (const event of missed!) this.host.writeStored(event);
+    for (const event of missed) this.host.writeStored(event);
     for (const deliver of waiting) deliver();
   }
 }

@@ -1,5 +1,6 @@
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
+import type { StoredEvent } from './event-store.js';
 
 /**
  * What travels on the Redis channels. Every envelope is JSON, validated with zod
@@ -136,6 +137,9 @@ export const envelope = {
   end: (reason: string, delivery?: string): ToClientEnvelope => ({ v: ENVELOPE_VERSION, type: 'end', reason, delivery }),
   terminated: (reason: string): ToClientEnvelope => ({ v: ENVELOPE_VERSION, type: 'terminated', reason }),
   shutdown: (reason: string): ControlEnvelope => ({ v: ENVELOPE_VERSION, type: 'shutdown', reason }),
+  /** A message read back from the event log, as it was published. */
+  stored: (event: StoredEvent): ToClientEnvelope =>
+    envelope.reply(JSON.parse(event.message) as JSONRPCMessage, event.delivery, event.position),
 };
 
 /**
