@@ -10,7 +10,7 @@ const booleanFlag = z
   .transform((value) => ['true', '1', 'yes', 'on'].includes(value));
 
 const positiveInt = z.coerce.number().int().positive();
-/** A count where 0 means "off" (rate limits). */
+/** A count where 0 means "off" (rate limits, budgets). */
 const countOrOff = z.coerce.number().int().min(0);
 
 const EnvSchema = z.object({
@@ -44,6 +44,26 @@ const EnvSchema = z.object({
   RATE_LIMIT_REVOKE: countOrOff.default(50),
   RATE_LIMIT_IDP: countOrOff.default(100),
   RATE_LIMIT_MCP_PER_MINUTE: countOrOff.optional(),
+  RATE_LIMIT_MCP_PER_USER_PER_MINUTE: countOrOff.optional(),
+  // Budgets: what one client may make an instance hold (docs/operations.md, "Limits").
+  STREAM_BUFFER_MAX_BYTES: positiveInt.min(1024).default(1024 * 1024),
+  MAX_STREAMS_PER_USER: countOrOff.optional(),
+  MAX_STREAMS_PER_INSTANCE: countOrOff.default(10_000),
+  MAX_SESSIONS_PER_USER: countOrOff.optional(),
+  MAX_SESSIONS_PER_INSTANCE: countOrOff.default(10_000),
+  MAX_INFLIGHT_PER_SESSION: countOrOff.default(100),
+  MAX_INFLIGHT_PER_USER: countOrOff.optional(),
+  MAX_TASKS_PER_USER: countOrOff.default(1000),
+  MAX_INIT_PARAMS_BYTES: positiveInt.min(512).default(8192),
+  MAX_ID_LENGTH: positiveInt.min(16).max(4096).default(256),
+  EVENT_LOG_MAX_EVENTS: positiveInt.min(10).default(1000),
+  EVENT_LOG_MAX_BYTES: positiveInt.min(4096).default(256 * 1024),
+  HEADERS_TIMEOUT_S: positiveInt.default(20),
+  BODY_TIMEOUT_S: positiveInt.default(30),
+  MAX_CONNECTIONS_PER_IP: countOrOff.optional(),
+  MAX_CONNECTIONS: countOrOff.default(10_000),
+  SHED_HEAP_PERCENT: z.coerce.number().min(0).max(100).default(85),
+  SHED_RSS_MB: countOrOff.default(0),
 });
 
 export interface Config {
@@ -89,7 +109,47 @@ export interface Config {
     idp: number;
     /** /mcp, /sse and /message, per minute. */
     mcpPerMinute: number;
+    /** The same, per user (all the user's addresses together), per minute. */
+    mcpPerUserPerMinute: number;
   };
+  /** What one client may make the service hold; 0 turns a count off. */
+  limits: Limits;
+}
+
+/** Budgets (docs/operations.md, "Limits"): every one has a setting and a clear error past it. */
+export interface Limits {
+  /** Bytes a stream may hold that its client has not read; past them the stream is cut. */
+  streamBufferBytes: number;
+  /** Open event streams (request, standalone, legacy) per user on one instance. */
+  streamsPerUser: number;
+  /** Open event streams on one instance. */
+  streamsPerInstance: number;
+  /** Live sessions per user, all instances together. */
+  sessionsPerUser: number;
+  /** Sessions held in one instance's memory. */
+  sessionsPerInstance: number;
+  /** Requests being served at once in one session. */
+  inflightPerSession: number;
+  /** Requests being served at once for one user, on the instance running them. */
+  inflightPerUser: number;
+  /** Task records (any status, until they expire) per user; counts with AUTH_MODE=none too (one shared user). */
+  tasksPerUser: number;
+  /** Serialized size of initialize's params (capabilities, clientInfo), which the session stores. */
+  initParamsBytes: number;
+  /** Characters of a request id or progress token. */
+  idLength: number;
+  /** A session's event log: its newest events, by count and by bytes. */
+  eventLogEvents: number;
+  eventLogBytes: number;
+  /** Time to receive a request's headers, and the whole request (body included). */
+  headersTimeoutMs: number;
+  bodyTimeoutMs: number;
+  /** Open TCP connections per client address (the socket's peer), and per instance. */
+  connectionsPerIp: number;
+  connections: number;
+  /** Above this share of the V8 heap limit (percent) or this RSS (bytes), new work is refused (503). */
+  shedHeapPercent: number;
+  shedRssBytes: number;
 }
 
 const LOOPBACK_ISSUER_HOSTS = new Set(['localhost', '127.0.0.1']);
@@ -142,6 +202,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       throw new ConfigError('Invalid configuration: BASE_URI: must be an origin without path, query or fragment when AUTH_MODE=internal');
     }
   }
+  const perUser = (count: number) => (e.AUTH_MODE === 'none' ? 0 : count);
   return {
     port: e.PORT,
     host: e.HOST,
@@ -177,6 +238,30 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       idp: e.RATE_LIMIT_IDP,
       // AUTH_MODE=none serves local runs and benchmarks: no /mcp limit unless asked for.
       mcpPerMinute: e.RATE_LIMIT_MCP_PER_MINUTE ?? (e.AUTH_MODE === 'none' ? 0 : 1200),
+      mcpPerUserPerMinute: e.RATE_LIMIT_MCP_PER_USER_PER_MINUTE ?? perUser(1200),
+    },
+    limits: {
+      streamBufferBytes: e.STREAM_BUFFER_MAX_BYTES,
+      // Per-user budgets are off by default with AUTH_MODE=none: everyone is one user there, so
+      // they would be global limits (local runs and benchmarks). Set them to count anyway.
+      streamsPerUser: e.MAX_STREAMS_PER_USER ?? perUser(100),
+      streamsPerInstance: e.MAX_STREAMS_PER_INSTANCE,
+      sessionsPerUser: e.MAX_SESSIONS_PER_USER ?? perUser(100),
+      sessionsPerInstance: e.MAX_SESSIONS_PER_INSTANCE,
+      inflightPerSession: e.MAX_INFLIGHT_PER_SESSION,
+      inflightPerUser: e.MAX_INFLIGHT_PER_USER ?? perUser(200),
+      tasksPerUser: e.MAX_TASKS_PER_USER,
+      initParamsBytes: e.MAX_INIT_PARAMS_BYTES,
+      idLength: e.MAX_ID_LENGTH,
+      eventLogEvents: e.EVENT_LOG_MAX_EVENTS,
+      eventLogBytes: e.EVENT_LOG_MAX_BYTES,
+      headersTimeoutMs: e.HEADERS_TIMEOUT_S * 1000,
+      bodyTimeoutMs: e.BODY_TIMEOUT_S * 1000,
+      // Behind a proxy every connection comes from the proxy: counting per peer would throttle everyone.
+      connectionsPerIp: e.MAX_CONNECTIONS_PER_IP ?? (parseTrustProxy(e.TRUST_PROXY) === false ? 256 : 0),
+      connections: e.MAX_CONNECTIONS,
+      shedHeapPercent: e.SHED_HEAP_PERCENT,
+      shedRssBytes: e.SHED_RSS_MB * 1024 * 1024,
     },
   };
 }

@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import { ErrorCode, type RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { LIMIT_EXCEEDED_CODE, type LimitExceeded } from '../limits/limit-exceeded.js';
 import type { Logger } from '../observability/logger.js';
 
 /** Writes a JSON-RPC error body; every error of the MCP endpoints has this shape. */
@@ -9,12 +10,19 @@ export function sendJsonRpcError(
   code: number,
   message: string,
   id: RequestId | null = null,
+  data?: unknown,
 ): void {
   if (res.headersSent) {
     res.end();
     return;
   }
-  res.status(status).json({ jsonrpc: '2.0', error: { code, message }, id });
+  res.status(status).json({ jsonrpc: '2.0', error: { code, message, ...(data !== undefined && { data }) }, id });
+}
+
+/** A budget ran out: 429 (the caller's share) or 503 (the instance's), Retry-After, the setting named. */
+export function sendLimitExceeded(res: Response, error: LimitExceeded): void {
+  res.setHeader('Retry-After', String(error.retryAfterS));
+  sendJsonRpcError(res, error.httpStatus, LIMIT_EXCEEDED_CODE, error.message, null, error.data);
 }
 
 export const sessionNotFound = (res: Response) =>
