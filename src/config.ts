@@ -46,7 +46,7 @@ const EnvSchema = z.object({
   RATE_LIMIT_MCP_PER_MINUTE: countOrOff.optional(),
   RATE_LIMIT_MCP_PER_USER_PER_MINUTE: countOrOff.optional(),
   // Budgets: what one client may make an instance hold (docs/operations.md, "Limits").
-  STREAM_BUFFER_MAX_BYTES: positiveInt.min(1024).default(1024 * 1024),
+  STREAM_BUFFER_MAX_BYTES: positiveInt.min(64 * 1024).default(1024 * 1024),
   MAX_STREAMS_PER_USER: countOrOff.optional(),
   MAX_STREAMS_PER_INSTANCE: countOrOff.default(10_000),
   MAX_SESSIONS_PER_USER: countOrOff.optional(),

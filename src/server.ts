@@ -1,5 +1,6 @@
 import http from 'node:http';
 import { createApp } from './app.js';
+import { limitConnections } from './http/connection-limits.js';
 import type { Config } from './config.js';
 import { createBackend } from './routing/backend.js';
 import type { Logger } from './observability/logger.js';
@@ -18,11 +19,30 @@ export interface RunningServer {
 
 /** Starts one instance: backend, runtime, HTTP listener. Used by index.ts, tests and the benchmark. */
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
-  const backend = await createBackend(config.redisUrl, config.sessionIdleTimeoutMs, logger);
+  const backend = await createBackend(
+    config.redisUrl,
+    {
+      sessionTtlMs: config.sessionIdleTimeoutMs,
+      eventLog: { maxEvents: config.limits.eventLogEvents, maxBytes: config.limits.eventLogBytes },
+    },
+    logger,
+  );
   const runtime = await startRuntime(config, backend, logger);
-  const server = http.createServer(createApp(runtime));
-  // Streams are long-lived; the request deadline, not Node's timeout, bounds them.
-  server.requestTimeout = 0;
+  // Node checks the header and body timeouts this often (its default, 30 s, would let a stalled
+  // body live for a timeout plus 30 s).
+  const checkEveryMs = Math.max(250, Math.min(5000, Math.floor(config.limits.headersTimeoutMs / 4)));
+  const server = http.createServer({ connectionsCheckingInterval: checkEveryMs }, createApp(runtime));
+  // These time the request's arrival only: a response may stream for as long as its own deadline.
+  limitConnections(
+    server,
+    {
+      perIp: config.limits.connectionsPerIp,
+      total: config.limits.connections,
+      headersTimeoutMs: config.limits.headersTimeoutMs,
+      bodyTimeoutMs: config.limits.bodyTimeoutMs,
+    },
+    runtime.logger,
+  );
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -1,5 +1,6 @@
-import type { RequestHandler } from 'express';
+import type { RequestHandler, Response } from 'express';
 import type { Runtime } from '../session/runtime.js';
+import { sendLimitExceeded } from './errors.js';
 
 /** GET /health — liveness: the process answers. A load balancer restarts it when this fails. */
 export const health: RequestHandler = (_req, res) => {
@@ -7,15 +8,34 @@ export const health: RequestHandler = (_req, res) => {
 };
 
 /**
- * GET /ready — readiness: the store is reachable and the instance is not draining.
- * A load balancer sends traffic only while this answers 200.
+ * GET /ready — readiness: the store is reachable, the instance is not draining and
+ * not shedding load (memory above its threshold). A load balancer sends traffic
+ * only while this answers 200.
  */
 export function ready(rt: Runtime): RequestHandler {
   return (_req, res) => {
     const redis = rt.backend.isReady();
-    const ok = redis && !rt.draining;
-    res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'unavailable', store: redis ? 'up' : 'down', draining: rt.draining });
+    const shedding = rt.shedder.refusal;
+    const ok = redis && !rt.draining && !shedding;
+    res.status(ok ? 200 : 503).json({
+      status: ok ? 'ready' : 'unavailable',
+      store: redis ? 'up' : 'down',
+      draining: rt.draining,
+      shedding: shedding ? shedding.message : false,
+    });
   };
+}
+
+/**
+ * New work (a session, a call, a stream) is refused while memory is above its
+ * threshold: 503 with Retry-After, naming the setting. Answers and returns true
+ * when it refused.
+ */
+export function refusedForLoad(rt: Runtime, res: Response): boolean {
+  const refusal = rt.shedder.refusal;
+  if (!refusal) return false;
+  sendLimitExceeded(res, refusal);
+  return true;
 }
 
 /**

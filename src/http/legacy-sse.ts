@@ -3,18 +3,23 @@ import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
 import { principalOf } from '../auth/principal.js';
 import { channels } from '../routing/channels.js';
 import { decode, envelope, ToClientEnvelopeSchema } from '../routing/envelopes.js';
+import { isRequest } from '../routing/message-kinds.js';
 import type { Runtime } from '../session/runtime.js';
 import { acceptsStream, hasJsonBody, safeHeaders } from './checks.js';
-import { sendJsonRpcError, serviceUnavailable } from './errors.js';
-import { parseJsonRpcBody } from './jsonrpc-body.js';
+import { LimitExceeded } from '../limits/limit-exceeded.js';
+import { sendJsonRpcError, sendLimitExceeded, serviceUnavailable } from './errors.js';
+import { inputBounds, parseJsonRpcBody } from './jsonrpc-body.js';
 import type { KeepAlive } from './keep-alive.js';
+import { refusedForLoad } from './health.js';
 import { resolveSession } from './session-guard.js';
 import { SseWriter } from './sse-writer.js';
 
 /**
  * GET /sse (HTTP+SSE transport of 2024-11-05): the session lives as long as this
  * stream. It is owned by this instance; its messages still cross the bus, so
- * POST /message works on any instance.
+ * POST /message works on any instance. This transport has no event log to read
+ * back from: a client that leaves more unread than STREAM_BUFFER_MAX_BYTES has
+ * its stream cut, which ends the session.
  */
 export function legacySseStream(rt: Runtime, keepAlive: KeepAlive): RequestHandler {
   return async (req, res) => {
@@ -22,34 +27,59 @@ export function legacySseStream(rt: Runtime, keepAlive: KeepAlive): RequestHandl
       sendJsonRpcError(res, 406, -32000, 'Not Acceptable: Accept must include text/event-stream');
       return;
     }
+    if (refusedForLoad(rt, res)) return;
     const principal = principalOf(res);
+    let releaseBudget: () => void;
+    try {
+      releaseBudget = rt.streams.acquire(principal.userId);
+    } catch (error) {
+      if (!(error instanceof LimitExceeded)) throw error;
+      sendLimitExceeded(res, error);
+      return;
+    }
     let sessionId: string;
     try {
       ({ sessionId } = await rt.host.create(principal.userId, 'sse'));
     } catch (error) {
+      releaseBudget();
+      if (error instanceof LimitExceeded) {
+        sendLimitExceeded(res, error);
+        return;
+      }
       rt.logger.warn('session creation failed', { error: (error as Error).message });
       serviceUnavailable(res);
       return;
     }
     const channel = channels.sseToClient(sessionId);
-    const writer = new SseWriter(res);
+    const writer = new SseWriter(res, rt.config.limits.streamBufferBytes);
     let unhold: (() => void) | undefined;
     let closed = false;
     const listener = (raw: string) => {
       const incoming = decode(ToClientEnvelopeSchema, raw);
       if (incoming?.type === 'message') writer.event(JSON.stringify(incoming.message));
       else if (incoming?.type === 'rejected') {
-        writer.event(JSON.stringify({ jsonrpc: '2.0', id: incoming.requestId, error: { code: incoming.code, message: incoming.reason } }));
+        writer.event(
+          JSON.stringify({
+            jsonrpc: '2.0',
+            id: incoming.requestId,
+            error: { code: incoming.code, message: incoming.reason, ...(incoming.data !== undefined && { data: incoming.data }) },
+          }),
+        );
       } else if (incoming?.type === 'terminated') close();
+      if (writer.isFull) {
+        rt.logger.warn('stream cut: its client does not read', { sessionId, kind: 'legacy', limit: rt.config.limits.streamBufferBytes });
+        writer.cut();
+      }
     };
     const close = () => {
       if (closed) return;
       closed = true;
+      releaseBudget();
       keepAlive.remove(writer);
       unhold?.();
       writer.end();
       void rt.backend.bus.unsubscribe([channel], listener).catch(() => undefined);
-      void rt.host.terminate(sessionId, 'stream closed').catch(() => undefined);
+      void rt.host.terminate(sessionId, principal.userId, 'stream closed').catch(() => undefined);
     };
     res.on('close', close);
     try {
@@ -61,7 +91,7 @@ export function legacySseStream(rt: Runtime, keepAlive: KeepAlive): RequestHandl
       return;
     }
     if (closed) return;
-    unhold = rt.held.hold(sessionId);
+    unhold = rt.held.hold(sessionId, principal.userId);
     writer.open();
     writer.event(`/message?sessionId=${sessionId}`, { name: 'endpoint' });
     keepAlive.add(writer);
@@ -76,11 +106,12 @@ export function legacySseMessage(rt: Runtime): RequestHandler {
       sendJsonRpcError(res, 400, -32000, 'Bad Request: sessionId query parameter is required');
       return;
     }
-    const parsed = parseJsonRpcBody(req.body);
+    const parsed = parseJsonRpcBody(req.body, inputBounds(rt));
     if (!parsed.ok) {
-      sendJsonRpcError(res, 400, ErrorCode.InvalidRequest, parsed.reason);
+      sendJsonRpcError(res, 400, parsed.code, parsed.reason);
       return;
     }
+    if (parsed.messages.some(isRequest) && refusedForLoad(rt, res)) return;
     const session = await resolveSession(rt, res, sessionId, 'sse');
     if (!session) return;
     const principal = principalOf(res);

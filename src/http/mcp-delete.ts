@@ -1,4 +1,5 @@
 import type { RequestHandler } from 'express';
+import { principalOf } from '../auth/principal.js';
 import { STANDALONE_STREAM } from '../routing/channels.js';
 import type { Runtime } from '../session/runtime.js';
 import { serviceUnavailable } from './errors.js';
@@ -29,7 +30,7 @@ export function mcpDelete(rt: Runtime): RequestHandler {
       });
       rt.hub.forget(sessionId);
       // A session no instance runs (evicted, or its instance gone) has nobody to confirm.
-      if (await rt.host.terminate(sessionId, 'deleted by the client')) {
+      if (await rt.host.terminate(sessionId, principalOf(res).userId, 'deleted by the client')) {
         const timer = setTimeout(confirm, CONFIRM_MS);
         await confirmed;
         clearTimeout(timer);

@@ -4,6 +4,7 @@ import { parseEventId } from '../routing/event-store.js';
 import type { Runtime } from '../session/runtime.js';
 import { acceptsStream } from './checks.js';
 import { sendJsonRpcError } from './errors.js';
+import { refusedForLoad } from './health.js';
 import type { KeepAlive } from './keep-alive.js';
 import { resumeRequestStream } from './mcp-resume.js';
 import { resolveStreamableSession } from './session-guard.js';
@@ -32,6 +33,8 @@ export function mcpGet(rt: Runtime, keepAlive: KeepAlive): RequestHandler {
       await resumeRequestStream(rt, keepAlive, res, session, resumeFrom);
       return;
     }
+    // A new stream is new work; resuming one finishes running work.
+    if (!resumeFrom && refusedForLoad(rt, res)) return;
     await openStandaloneStream(rt, keepAlive, res, session, resumeFrom);
   };
 }

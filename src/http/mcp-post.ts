@@ -7,6 +7,7 @@ import {
   type JSONRPCMessage,
 } from '@modelcontextprotocol/sdk/types.js';
 import { principalOf } from '../auth/principal.js';
+import { LimitExceeded } from '../limits/limit-exceeded.js';
 import { streamKeyFor } from '../routing/channels.js';
 import { isInitialize, isRequest } from '../routing/message-kinds.js';
 import { envelope } from '../routing/envelopes.js';
@@ -14,10 +15,11 @@ import { POLLING_SINCE } from '../session/owner-transport.js';
 import type { Runtime } from '../session/runtime.js';
 import type { SessionMeta } from '../session/session-directory.js';
 import { acceptsJsonAndStream, hasJsonBody, safeHeaders } from './checks.js';
-import { sendJsonRpcError, serviceUnavailable, sessionNotFound } from './errors.js';
-import { parseJsonRpcBody } from './jsonrpc-body.js';
+import { sendJsonRpcError, sendLimitExceeded, serviceUnavailable, sessionNotFound } from './errors.js';
+import { refusedForLoad } from './health.js';
+import { inputBounds, parseJsonRpcBody } from './jsonrpc-body.js';
 import type { KeepAlive } from './keep-alive.js';
-import { RequestStream } from './request-stream.js';
+import { openRequestStream, RequestStream } from './request-stream.js';
 import { resolveStreamableSession } from './session-guard.js';
 import { publishToSession, type Delivery } from './session-publish.js';
 
@@ -37,14 +39,16 @@ export const postPreconditions: RequestHandler = (req, res, next) => {
 /** POST /mcp: initialize creates a session here; anything else is routed to the session's owner. */
 export function mcpPost(rt: Runtime, keepAlive: KeepAlive): RequestHandler {
   return async (req, res) => {
-    const parsed = parseJsonRpcBody(req.body);
+    const parsed = parseJsonRpcBody(req.body, inputBounds(rt));
     if (!parsed.ok) {
-      sendJsonRpcError(res, 400, ErrorCode.InvalidRequest, parsed.reason);
+      sendJsonRpcError(res, 400, parsed.code, parsed.reason);
       return;
     }
     const { messages } = parsed;
     const principal = principalOf(res);
     const requests = messages.filter(isRequest);
+    // Under memory pressure, only what finishes running work (notifications, answers) gets in.
+    if (requests.length > 0 && refusedForLoad(rt, res)) return;
     const streams = new Map(requests.map((r) => [streamKeyFor(r.id), r.id]));
     if (streams.size !== requests.length) {
       sendJsonRpcError(res, 400, ErrorCode.InvalidRequest, 'Invalid Request: duplicate request ids in one batch');
@@ -67,6 +71,10 @@ export function mcpPost(rt: Runtime, keepAlive: KeepAlive): RequestHandler {
       try {
         ({ sessionId, meta } = await rt.host.create(principal.userId, 'shttp'));
       } catch (error) {
+        if (error instanceof LimitExceeded) {
+          sendLimitExceeded(res, error);
+          return;
+        }
         rt.logger.warn('session creation failed', { error: (error as Error).message });
         serviceUnavailable(res);
         return;
@@ -100,12 +108,15 @@ export function mcpPost(rt: Runtime, keepAlive: KeepAlive): RequestHandler {
     // for older ones, one JSON object when the answer is all there is to send (not for a batch,
     // whose answer would have to be an array).
     const resumable = clientVersion(req, messages) >= POLLING_SINCE;
-    const stream = new RequestStream(rt, keepAlive, res, { sessionId, meta, principal, headers }, {
-      delivery: rt.nextDeliveryId(),
-      requests: streams,
-      prime: requests.length === 1 && resumable,
-      mayAnswerWithJson: messages.length === 1 && !Array.isArray(req.body) && !resumable,
-    });
+    const stream = openRequestStream(res, () =>
+      new RequestStream(rt, keepAlive, res, { sessionId, meta, principal, headers }, {
+        delivery: rt.nextDeliveryId(),
+        requests: streams,
+        prime: requests.length === 1 && resumable,
+        mayAnswerWithJson: messages.length === 1 && !Array.isArray(req.body) && !resumable,
+      }),
+    );
+    if (!stream) return;
     try {
       await stream.attach();
       if (stream.isOver) return;

@@ -2,11 +2,13 @@ import type { Response } from 'express';
 import { principalOf } from '../auth/principal.js';
 import { requestIdOfStreamKey } from '../routing/channels.js';
 import type { EventId } from '../routing/event-store.js';
+import { envelope } from '../routing/envelopes.js';
 import type { Runtime } from '../session/runtime.js';
 import { sendJsonRpcError, serviceUnavailable } from './errors.js';
 import type { KeepAlive } from './keep-alive.js';
-import { RequestStream } from './request-stream.js';
+import { openRequestStream, RequestStream } from './request-stream.js';
 import type { ResolvedSession } from './session-guard.js';
+import { publishToSession } from './session-publish.js';
 
 /**
  * GET /mcp with the Last-Event-ID of a request's stream: replays what that stream
@@ -25,13 +27,16 @@ export async function resumeRequestStream(
     sendJsonRpcError(res, 400, -32000, 'Bad Request: Last-Event-ID names no stream of this server');
     return;
   }
-  const stream = new RequestStream(
-    rt,
-    keepAlive,
-    res,
-    { sessionId: session.sessionId, meta: session.meta, principal: principalOf(res) },
-    { delivery: from.delivery, requests: new Map([[from.streamKey, requestId]]), prime: false, after: from.position },
+  const stream = openRequestStream(res, () =>
+    new RequestStream(
+      rt,
+      keepAlive,
+      res,
+      { sessionId: session.sessionId, meta: session.meta, principal: principalOf(res) },
+      { delivery: from.delivery, requests: new Map([[from.streamKey, requestId]]), prime: false, after: from.position },
+    ),
   );
+  if (!stream) return;
   let replay;
   try {
     // Subscribe first, then read the log: nothing published in between is missed,
@@ -47,4 +52,10 @@ export async function resumeRequestStream(
     return;
   }
   stream.open(replay);
+  if (stream.isOver) return;
+  // Is that request still being served? A stream nobody will write to is answered at once,
+  // not at the deadline (the owner replies on the stream itself).
+  const probe = JSON.stringify(envelope.probe(from.streamKey, from.delivery, principalOf(res)));
+  const delivered = await publishToSession(rt, session.sessionId, principalOf(res).userId, [probe]).catch(() => undefined);
+  if (delivered?.outcome === 'gone') stream.fail(-32001, 'Session not found: initialize a new session');
 }

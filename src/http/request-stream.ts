@@ -14,9 +14,11 @@ import type { OwnerDependent } from '../session/owner-watch.js';
 import { POLL_RETRY_MS } from '../session/owner-transport.js';
 import type { Runtime } from '../session/runtime.js';
 import type { SessionMeta } from '../session/session-directory.js';
+import { LimitExceeded } from '../limits/limit-exceeded.js';
+import { sendLimitExceeded } from './errors.js';
 import type { KeepAlive } from './keep-alive.js';
 import { SseWriter } from './sse-writer.js';
-import { StreamGap } from './stream-gap.js';
+import { StreamCatchUp } from './stream-catch-up.js';
 
 export interface RequestStreamTarget {
   sessionId: string;
@@ -44,6 +46,22 @@ export interface RequestStreamOptions {
 
 type Held = { key: string; message: ToClientEnvelope };
 
+/** Builds a stream, or answers 429/503 when the user's or the instance's stream budget is spent. */
+export function openRequestStream(res: Response, build: () => RequestStream): RequestStream | undefined {
+  try {
+    return build();
+  } catch (error) {
+    if (!(error instanceof LimitExceeded)) throw error;
+    sendLimitExceeded(res, error);
+    return undefined;
+  }
+}
+
+/** Whether a server envelope is in the session's event log (so a stream may drop it and read it back). */
+export function isInLog(message: ToClientEnvelope): boolean {
+  return message.type === 'message' && message.position !== undefined;
+}
+
 /**
  * The SSE stream of one or more requests, from the moment they are routed to
  * their last response. It carries every message the owner relates to those
@@ -51,7 +69,9 @@ type Held = { key: string; message: ToClientEnvelope };
  * is answered — or at the deadline, or when the owner dies, with a JSON-RPC error;
  * never later. The server may close it early (the client then resumes it with
  * Last-Event-ID, here or on another instance). A client that goes away only
- * releases what the stream held.
+ * releases what the stream held; one that stops reading gets the rest from the
+ * event log once it reads again (StreamCatchUp). Each stream counts against its
+ * user's and its instance's stream budgets (the constructor throws LimitExceeded).
  */
 export class RequestStream implements OwnerDependent {
   readonly startedAt = Date.now();
@@ -62,8 +82,10 @@ export class RequestStream implements OwnerDependent {
   private readonly detachers: Array<() => void> = [];
   /** Messages that arrived before the stream was opened, in order. */
   private held: Held[] | undefined = [];
-  /** Crossing a loss of the subscriber connection (reads what it missed from the event log). */
-  private readonly gap: StreamGap;
+  /** Backpressure and subscriber losses: what the stream missed is read from the event log. */
+  private readonly catchUp: StreamCatchUp;
+  /** Gives back this stream's unit of the stream budgets. */
+  private readonly releaseBudget: () => void;
   /** The last stored position written (or resumed from), so that replay and live messages never repeat. */
   private lastPosition: string;
   private deadline: NodeJS.Timeout | undefined;
@@ -78,15 +100,19 @@ export class RequestStream implements OwnerDependent {
     private readonly target: RequestStreamTarget,
     private readonly options: RequestStreamOptions,
   ) {
-    this.writer = new SseWriter(res);
+    // First, before anything is held for it: past a budget this throws and nothing needs undoing.
+    this.releaseBudget = rt.streams.acquire(target.principal.userId);
+    this.writer = new SseWriter(res, rt.config.limits.streamBufferBytes);
     this.ownerInstanceId = target.meta.instanceId;
     this.pending = options.requests;
     this.lastPosition = options.after ?? '0-0';
-    this.gap = new StreamGap({
+    this.catchUp = new StreamCatchUp({
       lastPosition: () => this.lastPosition,
       readAfter: (position) => rt.backend.events.after(target.sessionId, position, options.delivery),
       writeStored: (event) => this.onServerMessage(event.streamKey, envelope.stored(event)),
       isOver: () => this.isOver,
+      isFull: () => this.writer.isFull,
+      drained: () => this.writer.drained(),
       warn: (message, error) => rt.logger.warn(message, { sessionId: target.sessionId, error: error.message }),
     });
     res.on('close', this.onClientGone);
@@ -136,7 +162,7 @@ export class RequestStream implements OwnerDependent {
     this.rt.watch.add(this);
     // A long tool call may be silent for minutes; proxies must not take it for dead.
     this.keepAlive.add(this.writer);
-    this.gap.opened();
+    this.catchUp.opened();
   }
 
   /** Gives up before opening (routing failed): releases everything, writes nothing. */
@@ -152,6 +178,11 @@ export class RequestStream implements OwnerDependent {
       userId: this.target.principal.userId,
       meta: { ...this.target.meta, instanceId },
     });
+  }
+
+  /** Ends every request still waiting with this JSON-RPC error. */
+  fail(code: number, reason: string): void {
+    this.failPending(code, reason);
   }
 
   ownerLost(): void {
@@ -170,14 +201,18 @@ export class RequestStream implements OwnerDependent {
     if (key !== this.pending.keys().next().value) return sink;
     return {
       ...sink,
-      lost: () => this.gap.lost(),
-      restored: () => this.gap.restored(),
+      lost: () => this.catchUp.lost(),
+      restored: () => this.catchUp.restored(),
     };
   }
 
-  /** A live message: written now, or after what the event log holds of a gap being crossed. */
+  /** A live message: written now, or (while the stream catches up) after what the event log holds. */
   private deliver(key: string, message: ToClientEnvelope): void {
-    if (!this.gap.hold(() => this.onServerMessage(key, message))) this.onServerMessage(key, message);
+    const write = () => {
+      this.onServerMessage(key, message);
+      this.catchUp.wrote();
+    };
+    if (!this.catchUp.hold(write, isInLog(message))) write();
   }
 
   private onServerMessage(key: string, incoming: ToClientEnvelope): void {
@@ -200,7 +235,7 @@ export class RequestStream implements OwnerDependent {
         break;
       }
       case 'rejected':
-        this.writer.event(errorMessage(incoming.requestId, incoming.code, incoming.reason));
+        this.writer.event(errorMessage(incoming.requestId, incoming.code, incoming.reason, incoming.data));
         this.settle(key);
         break;
       case 'end':
@@ -256,6 +291,7 @@ export class RequestStream implements OwnerDependent {
   private finish(): void {
     if (this.finished) return;
     this.finished = true;
+    this.releaseBudget();
     this.rt.requests.active -= 1;
     clearTimeout(this.deadline);
     this.rt.watch.remove(this);
@@ -267,6 +303,6 @@ export class RequestStream implements OwnerDependent {
   }
 }
 
-function errorMessage(id: RequestId, code: number, message: string): string {
-  return JSON.stringify({ jsonrpc: '2.0', id, error: { code, message } });
+function errorMessage(id: RequestId, code: number, message: string, data?: unknown): string {
+  return JSON.stringify({ jsonrpc: '2.0', id, error: { code, message, ...(data !== undefined && { data }) } });
 }

@@ -44,7 +44,7 @@ export async function resolveSession(
     // in its stream, and dies with the instance holding it.
     if (kind === 'sse' && !(await rt.lease.isAlive(meta.instanceId))) {
       rt.logger.info('legacy session lost with its instance', { sessionId, ownerInstanceId: meta.instanceId });
-      await rt.directory.remove(sessionId);
+      await rt.directory.remove(sessionId, principalOf(res).userId);
       sessionNotFound(res);
       return undefined;
     }

@@ -3,7 +3,10 @@ import type { Response } from 'express';
 /**
  * Server-Sent Events framing over one HTTP response. Writing after the client
  * went away is a no-op, never an error. Everything written in one tick (headers,
- * events, the end) leaves in one socket write.
+ * events, the end) leaves in one socket write. `isFull` tells when the client
+ * left more unread than the stream may hold (STREAM_BUFFER_MAX_BYTES): the
+ * stream then stops writing (and catches up from the event log once `drained`),
+ * or is cut.
  *
  * A response opened with `mayAnswerWithJson` is still undecided: it becomes an
  * event stream with the first event, comment or end, unless `answerWithJson`
@@ -16,10 +19,39 @@ export class SseWriter {
   /** The extra headers of a response that may still be one JSON object. */
   private undecided: Record<string, string> | undefined;
 
-  constructor(private readonly res: Response) {}
+  constructor(
+    private readonly res: Response,
+    /** Bytes the client may leave unread (in this process's buffers) before the stream counts as full. */
+    private readonly maxBufferedBytes = Number.POSITIVE_INFINITY,
+  ) {}
 
   get isOpen(): boolean {
     return this.opened && !this.res.writableEnded && !this.res.destroyed;
+  }
+
+  /** The client has left more unread than the stream may hold. */
+  get isFull(): boolean {
+    return this.res.writableLength > this.maxBufferedBytes;
+  }
+
+  /** Resolves once the client read what the socket held, or the response ended. */
+  drained(): Promise<void> {
+    return new Promise((resolve) => {
+      if (!this.isOpen) return resolve();
+      if (!this.res.writableNeedDrain) return void setImmediate(resolve);
+      const done = () => {
+        this.res.off('drain', done);
+        this.res.off('close', done);
+        resolve();
+      };
+      this.res.on('drain', done);
+      this.res.on('close', done);
+    });
+  }
+
+  /** Ends the response at once, dropping what it holds: its client stopped reading. */
+  cut(): void {
+    this.res.destroy();
   }
 
   /**

@@ -3,19 +3,22 @@ import { principalOf } from '../auth/principal.js';
 import { channels, keys, STANDALONE_STREAM } from '../routing/channels.js';
 import { comparePositions, formatEventId, type EventId, type StoredEvent } from '../routing/event-store.js';
 import { envelope, type ToClientEnvelope } from '../routing/envelopes.js';
+import { LimitExceeded } from '../limits/limit-exceeded.js';
 import type { Runtime } from '../session/runtime.js';
-import { sendJsonRpcError, serviceUnavailable, sessionNotFound } from './errors.js';
+import { sendJsonRpcError, sendLimitExceeded, serviceUnavailable, sessionNotFound } from './errors.js';
 import type { KeepAlive } from './keep-alive.js';
 import { publishToSession } from './session-publish.js';
 import type { ResolvedSession } from './session-guard.js';
+import { isInLog } from './request-stream.js';
 import { SseWriter } from './sse-writer.js';
-import { StreamGap } from './stream-gap.js';
+import { StreamCatchUp } from './stream-catch-up.js';
 
 /**
  * The session's standalone stream, for messages no request caused (list
  * changes, resource updates, server requests outside a call). One per session
  * across all instances, held through a lease in the store; `resumeFrom` (a
- * Last-Event-ID of this stream) replays what it missed from the event log.
+ * Last-Event-ID of this stream) replays what it missed from the event log. A
+ * client that stops reading gets the rest from the log once it reads again.
  */
 export async function openStandaloneStream(
   rt: Runtime,
@@ -26,9 +29,17 @@ export async function openStandaloneStream(
 ): Promise<void> {
   const { sessionId } = session;
   const principal = principalOf(res);
+  let releaseBudget: () => void;
+  try {
+    releaseBudget = rt.streams.acquire(principal.userId);
+  } catch (error) {
+    if (!(error instanceof LimitExceeded)) throw error;
+    sendLimitExceeded(res, error);
+    return;
+  }
   const holderKey = keys.standaloneHolder(sessionId);
   const holder = rt.nextDeliveryId();
-  const writer = new SseWriter(res);
+  const writer = new SseWriter(res, rt.config.limits.streamBufferBytes);
   let detach: (() => void) | undefined;
   let unhold: (() => void) | undefined;
   // Messages that arrive before the replay is written wait here, in order.
@@ -58,6 +69,7 @@ export async function openStandaloneStream(
   const close = async () => {
     if (closed) return;
     closed = true;
+    releaseBudget();
     keepAlive.remove(writer);
     rt.watch.remove(dependent);
     detach?.();
@@ -72,8 +84,8 @@ export async function openStandaloneStream(
   };
   res.on('close', () => void close());
 
-  // Crossing a loss of the subscriber connection: what was published meanwhile is read from the log.
-  const gap = new StreamGap({
+  // Backpressure and subscriber losses: what the stream missed is read from the log.
+  const catchUp = new StreamCatchUp({
     lastPosition: () => lastPosition,
     readAfter: async (position) => {
       // Never further back than where the stream started; not knowing where that was, nothing.
@@ -82,10 +94,16 @@ export async function openStandaloneStream(
     },
     writeStored: (event) => write(envelope.stored(event)),
     isOver: () => closed,
+    isFull: () => writer.isFull,
+    drained: () => writer.drained(),
     warn: (message, error) => rt.logger.warn(message, { sessionId, error: error.message }),
   });
   const deliver = (incoming: ToClientEnvelope) => {
-    if (!gap.hold(() => write(incoming))) write(incoming);
+    const writeLive = () => {
+      write(incoming);
+      catchUp.wrote();
+    };
+    if (!catchUp.hold(writeLive, isInLog(incoming))) writeLive();
   };
 
   try {
@@ -98,8 +116,8 @@ export async function openStandaloneStream(
     detach = await rt.hub.attach(sessionId, STANDALONE_STREAM, {
       delivery: undefined,
       deliver: (incoming) => (ordered ? ordered.push(incoming) : deliver(incoming)),
-      lost: () => gap.lost(),
-      restored: () => gap.restored(),
+      lost: () => catchUp.lost(),
+      restored: () => catchUp.restored(),
     });
     if (closed) return void detach();
     announced = true;
@@ -130,7 +148,7 @@ export async function openStandaloneStream(
     rt.logger.warn('could not read the event log', { sessionId, error: (error as Error).message });
   }
   if (closed) return;
-  unhold = rt.held.hold(sessionId, holderKey);
+  unhold = rt.held.hold(sessionId, principal.userId, holderKey);
   writer.open();
   const arrived = ordered;
   ordered = undefined;
@@ -139,5 +157,5 @@ export async function openStandaloneStream(
   if (closed) return;
   keepAlive.add(writer);
   rt.watch.add(dependent);
-  gap.opened();
+  catchUp.opened();
 }

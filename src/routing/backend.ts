@@ -3,7 +3,7 @@ import { MemoryTaskRecords } from '../tasks/memory-task-records.js';
 import { RedisTaskRecords } from '../tasks/redis-task-records.js';
 import type { TaskRecords } from '../tasks/task-records.js';
 import type { MessageBus } from './bus.js';
-import type { EventStore } from './event-store.js';
+import type { EventLogBounds, EventStore } from './event-store.js';
 import type { KeyValueStore } from './kv.js';
 import { MemoryEventStore } from './memory-event-store.js';
 import { MemoryBus } from './memory-bus.js';
@@ -29,11 +29,17 @@ export interface Backend {
   close(): Promise<void>;
 }
 
-/** `sessionTtlMs`: how long a session's stored events outlive its last activity. */
-export async function createBackend(redisUrl: string | undefined, sessionTtlMs: number, logger: Logger): Promise<Backend> {
+export interface BackendOptions {
+  /** How long a session's stored events outlive its last activity. */
+  sessionTtlMs: number;
+  eventLog: EventLogBounds;
+}
+
+export async function createBackend(redisUrl: string | undefined, options: BackendOptions, logger: Logger): Promise<Backend> {
+  const { sessionTtlMs, eventLog } = options;
   if (!redisUrl) {
     const kv = new MemoryKeyValueStore();
-    const events = new MemoryEventStore(sessionTtlMs);
+    const events = new MemoryEventStore(sessionTtlMs, eventLog);
     return {
       kind: 'memory',
       bus: new MemoryBus(),
@@ -49,7 +55,7 @@ export async function createBackend(redisUrl: string | undefined, sessionTtlMs: 
     kind: 'redis',
     bus: new RedisBus(connections.untimed, connections.subscriber),
     kv: new RedisKeyValueStore(connections.commands),
-    events: new RedisEventStore(connections, sessionTtlMs),
+    events: new RedisEventStore(connections, sessionTtlMs, eventLog),
     tasks: new RedisTaskRecords(connections.commands),
     redis: connections.commands,
     isReady: () => connections.commands.isReady && connections.subscriber.isReady,

@@ -64,6 +64,8 @@ export const keys = {
   standaloneHolder: (sessionId: string) => `mcp:session:${sessionId}:standalone`,
   /** → JSON InstanceInfo; the instance's liveness lease, renewed while it runs. */
   instanceLease: (instanceId: string) => `mcp:instance:${instanceId}:lease`,
+  /** → sorted set of the user's live session ids, each scored by when it expires (MAX_SESSIONS_PER_USER). */
+  userSessions: (userId: string) => `mcp:user:${userId}:sessions`,
 };
 
 const SESSION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

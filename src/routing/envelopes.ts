@@ -51,6 +51,18 @@ export const ToServerEnvelopeSchema = z.discriminatedUnion('type', [
     state: z.enum(['open', 'closed']),
     principal: PrincipalSchema,
   }),
+  /**
+   * A client resumes a request's stream (GET with Last-Event-ID): is that request
+   * still being served for that delivery? If not, the owner answers `rejected` on
+   * the stream at once, so the resume does not wait for a reply that cannot come.
+   */
+  z.object({
+    v: z.literal(ENVELOPE_VERSION),
+    type: z.literal('probe'),
+    streamKey: z.string().max(1100),
+    delivery: z.string().max(64),
+    principal: PrincipalSchema,
+  }),
 ]);
 export type ToServerEnvelope = z.infer<typeof ToServerEnvelopeSchema>;
 
@@ -72,6 +84,8 @@ export const ToClientEnvelopeSchema = z.discriminatedUnion('type', [
     requestId: z.union([z.string(), z.number()]),
     code: z.number().int(),
     reason: z.string().max(1024),
+    /** The JSON-RPC error's data (a budget refusal names its setting there). */
+    data: z.record(z.string().max(64), z.union([z.string().max(256), z.number()])).optional(),
   }),
   /**
    * The server closes this HTTP stream while its request goes on (SEP-1699 polling):
@@ -118,6 +132,13 @@ export const envelope = {
     state,
     principal,
   }),
+  probe: (streamKey: string, delivery: string, principal: Principal): ToServerEnvelope => ({
+    v: ENVELOPE_VERSION,
+    type: 'probe',
+    streamKey,
+    delivery,
+    principal,
+  }),
   reply: (message: JSONRPCMessage, delivery?: string, position?: string): ToClientEnvelope => ({
     v: ENVELOPE_VERSION,
     type: 'message',
@@ -126,14 +147,13 @@ export const envelope = {
     position,
   }),
   close: (retryMs: number, delivery?: string): ToClientEnvelope => ({ v: ENVELOPE_VERSION, type: 'close', delivery, retryMs }),
-  rejected: (delivery: string, requestId: string | number, code: number, reason: string): ToClientEnvelope => ({
-    v: ENVELOPE_VERSION,
-    type: 'rejected',
-    delivery,
-    requestId,
-    code,
-    reason,
-  }),
+  rejected: (
+    delivery: string,
+    requestId: string | number,
+    code: number,
+    reason: string,
+    data?: Record<string, string | number>,
+  ): ToClientEnvelope => ({ v: ENVELOPE_VERSION, type: 'rejected', delivery, requestId, code, reason, ...(data && { data }) }),
   end: (reason: string, delivery?: string): ToClientEnvelope => ({ v: ENVELOPE_VERSION, type: 'end', reason, delivery }),
   terminated: (reason: string): ToClientEnvelope => ({ v: ENVELOPE_VERSION, type: 'terminated', reason }),
   shutdown: (reason: string): ControlEnvelope => ({ v: ENVELOPE_VERSION, type: 'shutdown', reason }),

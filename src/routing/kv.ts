@@ -26,4 +26,21 @@ export interface KeyValueStore {
   claim(key: string, expected: string, next: string, guardKey: string): Promise<boolean>;
   /** Sets `key` to '' (keeping its TTL) only while it holds `holder`. */
   release(key: string, holder: string): Promise<boolean>;
+  /**
+   * Resets the TTL of an existing key, or writes it when it is missing, in one
+   * step. An existing key is only touched, which Redis allows even at maxmemory
+   * (liveness and ownership survive a full Redis).
+   */
+  renew(key: string, value: string, ttlMs: number): Promise<void>;
+  /**
+   * A bounded set of expiring members (a count of live things, shared by all
+   * instances): adds `member`, to expire at `expiresAt` (ms since epoch), unless
+   * `limit` unexpired members are there already (0 = no limit). Atomic: of several
+   * instances adding at once, never more than `limit` get in. The set itself
+   * expires `ttlMs` after its last addition.
+   */
+  addBounded(key: string, member: string, expiresAt: number, limit: number, ttlMs: number): Promise<boolean>;
+  /** Pushes members' expiry forward (only members still there; never backward), and the set's TTL. */
+  extendBounded(key: string, members: string[], expiresAt: number, ttlMs: number): Promise<void>;
+  removeBounded(key: string, member: string): Promise<void>;
 }

@@ -1,7 +1,17 @@
-import { comparePositions, EVENTS_PER_SESSION, type EventStore, type StoredEvent } from './event-store.js';
+import {
+  comparePositions,
+  EVENTS_PER_READ,
+  eventSize,
+  keptAfterTrim,
+  type EventLogBounds,
+  type EventLogWriter,
+  type EventStore,
+  type StoredEvent,
+} from './event-store.js';
 
 interface Log {
   events: StoredEvent[];
+  bytes: number;
   expiresAt: number;
 }
 
@@ -9,19 +19,22 @@ interface Log {
 export class MemoryEventStore implements EventStore {
   private readonly logs = new Map<string, Log>();
 
-  constructor(private readonly ttlMs: number) {}
+  constructor(
+    private readonly ttlMs: number,
+    private readonly bounds: EventLogBounds,
+  ) {}
 
-  async append(sessionId: string, event: StoredEvent): Promise<void> {
-    const log = this.live(sessionId) ?? { events: [], expiresAt: 0 };
-    if (!this.logs.has(sessionId)) this.logs.set(sessionId, log);
-    log.expiresAt = Math.max(log.expiresAt, Date.now() + this.ttlMs);
-    log.events.push(event);
-    if (log.events.length > EVENTS_PER_SESSION) log.events.splice(0, log.events.length - EVENTS_PER_SESSION);
+  writer(sessionId: string): EventLogWriter {
+    return { append: async (event) => this.append(sessionId, event) };
   }
 
-  async after(sessionId: string, position: string, delivery: string): Promise<StoredEvent[]> {
+  async after(sessionId: string, position: string, delivery: string, limit = EVENTS_PER_READ): Promise<StoredEvent[]> {
     const events = this.live(sessionId)?.events ?? [];
-    return events.filter((e) => e.delivery === delivery && comparePositions(e.position, position) > 0);
+    const found: StoredEvent[] = [];
+    for (let i = firstAfter(events, position); i < events.length && found.length < limit; i++) {
+      if (events[i]!.delivery === delivery) found.push(events[i]!);
+    }
+    return found;
   }
 
   async lastPosition(sessionId: string): Promise<string> {
@@ -39,6 +52,23 @@ export class MemoryEventStore implements EventStore {
     this.logs.delete(sessionId);
   }
 
+  private append(sessionId: string, event: StoredEvent): void {
+    let log = this.live(sessionId);
+    if (!log) this.logs.set(sessionId, (log = { events: [], bytes: 0, expiresAt: 0 }));
+    log.expiresAt = Math.max(log.expiresAt, Date.now() + this.ttlMs);
+    log.events.push(event);
+    log.bytes += eventSize(event);
+    if (log.events.length <= this.bounds.maxEvents && log.bytes <= this.bounds.maxBytes) return;
+    // The newest event stays, however large: it is what a stream is about to be sent.
+    const keep = keptAfterTrim(this.bounds);
+    let drop = 0;
+    while (log.events.length - drop > 1 && (log.events.length - drop > keep.maxEvents || log.bytes > keep.maxBytes)) {
+      log.bytes -= eventSize(log.events[drop]!);
+      drop += 1;
+    }
+    log.events.splice(0, drop);
+  }
+
   private live(sessionId: string): Log | undefined {
     const log = this.logs.get(sessionId);
     if (log && log.expiresAt <= Date.now()) {
@@ -47,4 +77,16 @@ export class MemoryEventStore implements EventStore {
     }
     return log;
   }
+}
+
+/** Index of the first event strictly after `position` (events are in position order). */
+function firstAfter(events: StoredEvent[], position: string): number {
+  let low = 0;
+  let high = events.length;
+  while (low < high) {
+    const mid = (low + high) >> 1;
+    if (comparePositions(events[mid]!.position, position) > 0) high = mid;
+    else low = mid + 1;
+  }
+  return low;
 }

@@ -5,12 +5,18 @@ interface Entry {
   expiresAt: number;
 }
 
+interface BoundedSet {
+  members: Map<string, number>;
+  expiresAt: number;
+}
+
 /**
  * The embedded mode's store. Expired keys vanish on read, and a sweep (one
  * unref'd timer per store, not per key) purges the ones nobody reads again.
  */
 export class MemoryKeyValueStore implements KeyValueStore {
   private readonly entries = new Map<string, Entry>();
+  private readonly sets = new Map<string, BoundedSet>();
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(sweepIntervalMs = 30_000) {
@@ -79,6 +85,46 @@ export class MemoryKeyValueStore implements KeyValueStore {
     return true;
   }
 
+  async renew(key: string, value: string, ttlMs: number): Promise<void> {
+    const entry = this.live(key);
+    if (entry) entry.expiresAt = Date.now() + ttlMs;
+    else this.entries.set(key, { value, expiresAt: Date.now() + ttlMs });
+  }
+
+  async addBounded(key: string, member: string, expiresAt: number, limit: number, ttlMs: number): Promise<boolean> {
+    const now = Date.now();
+    let set = this.liveSet(key);
+    if (!set) this.sets.set(key, (set = { members: new Map(), expiresAt: 0 }));
+    for (const [m, at] of set.members) if (at <= now) set.members.delete(m);
+    if (limit > 0 && !set.members.has(member) && set.members.size >= limit) return false;
+    set.members.set(member, expiresAt);
+    set.expiresAt = now + ttlMs;
+    return true;
+  }
+
+  async extendBounded(key: string, members: string[], expiresAt: number, ttlMs: number): Promise<void> {
+    const set = this.liveSet(key);
+    if (!set) return;
+    for (const member of members) {
+      const at = set.members.get(member);
+      if (at !== undefined && at < expiresAt) set.members.set(member, expiresAt);
+    }
+    set.expiresAt = Date.now() + ttlMs;
+  }
+
+  async removeBounded(key: string, member: string): Promise<void> {
+    this.liveSet(key)?.members.delete(member);
+  }
+
+  private liveSet(key: string): BoundedSet | undefined {
+    const set = this.sets.get(key);
+    if (set && set.expiresAt <= Date.now()) {
+      this.sets.delete(key);
+      return undefined;
+    }
+    return set;
+  }
+
   private live(key: string): Entry | undefined {
     const entry = this.entries.get(key);
     if (!entry) return undefined;
@@ -92,5 +138,6 @@ export class MemoryKeyValueStore implements KeyValueStore {
   private purgeExpired(): void {
     const now = Date.now();
     for (const [key, entry] of this.entries) if (entry.expiresAt <= now) this.entries.delete(key);
+    for (const [key, set] of this.sets) if (set.expiresAt <= now) this.sets.delete(key);
   }
 }

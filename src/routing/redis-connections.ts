@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { createClient } from 'redis';
 import type { Logger } from 'winston';
+import { eventLogScripts } from './event-log-scripts.js';
 
 /** The longest pause between two reconnection attempts: every instance is back this soon after Redis. */
 export const MAX_RECONNECT_DELAY_MS = 2000;
@@ -21,6 +22,7 @@ function createCommandClient(url: string, name: string) {
     },
     // Fail commands at once while disconnected rather than queueing them forever.
     disableOfflineQueue: true,
+    scripts: eventLogScripts,
   });
 }
 

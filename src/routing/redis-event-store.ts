@@ -1,15 +1,21 @@
 import { keys } from './channels.js';
-import { comparePositions, EVENTS_PER_SESSION, type EventStore, type StoredEvent } from './event-store.js';
+import {
+  EVENTS_PER_READ,
+  eventSize,
+  keptAfterTrim,
+  type EventLogBounds,
+  type EventLogWriter,
+  type EventStore,
+  type StoredEvent,
+} from './event-store.js';
 import type { RedisClient, RedisConnections } from './redis-connections.js';
 
 /**
- * One Redis list per session (`mcp:session:{id}:events`), one element per event:
- * `position \n delivery \n streamKey \n message` (none of the first three can hold
- * a newline; JSON never does). A list, not a Redis stream: a stream reserves a
+ * One Redis list per session (`mcp:session:{id}:events`), one element per event
+ * (format in event-log-scripts.ts). A list, not a Redis stream: a stream reserves a
  * ~4 KB node even for one entry, and most sessions hold a handful of events.
- * Appending costs one RPUSHX, which never creates a list without a TTL; when the
- * list does not exist yet, it is created together with its TTL. Trimming to
- * EVENTS_PER_SESSION happens when the owner's sweep renews the TTL.
+ * Reading is one script that finds a position by binary search and returns one
+ * stream's events after it, a bounded number at a time. Writing: see LogWriter.
  */
 export class RedisEventStore implements EventStore {
   private readonly client: RedisClient;
@@ -19,40 +25,30 @@ export class RedisEventStore implements EventStore {
   constructor(
     connections: Pick<RedisConnections, 'commands' | 'untimed'>,
     private readonly ttlMs: number,
+    private readonly bounds: EventLogBounds,
   ) {
     this.client = connections.commands;
     this.untimed = connections.untimed;
   }
 
-  async append(sessionId: string, event: StoredEvent): Promise<void> {
-    const key = keys.sessionEvents(sessionId);
-    const element = `${event.position}\n${event.delivery}\n${event.streamKey}\n${event.message}`;
-    if ((await this.untimed.rPushX(key, element)) > 0) return;
-    await this.client.multi().rPush(key, element).pExpire(key, this.ttlMs).exec();
+  writer(sessionId: string, lastPosition: string): EventLogWriter {
+    return new LogWriter(this.client, this.untimed, keys.sessionEvents(sessionId), this.ttlMs, this.bounds, lastPosition === '0-0');
   }
 
-  async after(sessionId: string, position: string, delivery: string): Promise<StoredEvent[]> {
-    const elements = await this.client.lRange(keys.sessionEvents(sessionId), 0, -1);
-    const events: StoredEvent[] = [];
-    for (const element of elements) {
-      const event = parse(element);
-      if (event && event.delivery === delivery && comparePositions(event.position, position) > 0) events.push(event);
-    }
-    return events;
+  async after(sessionId: string, position: string, delivery: string, limit = EVENTS_PER_READ): Promise<StoredEvent[]> {
+    const elements = await this.client.eventsAfter(keys.sessionEvents(sessionId), position, delivery, limit);
+    return elements.flatMap((element) => parse(element) ?? []);
   }
 
   async lastPosition(sessionId: string): Promise<string> {
-    const [last] = await this.client.lRange(keys.sessionEvents(sessionId), -1, -1);
+    const last = await this.client.lIndex(keys.sessionEvents(sessionId), -1);
     return (last && parse(last)?.position) || '0-0';
   }
 
   async touch(sessionIds: string[]): Promise<void> {
     if (sessionIds.length === 0) return;
     const batch = this.client.multi();
-    for (const id of sessionIds) {
-      batch.lTrim(keys.sessionEvents(id), -EVENTS_PER_SESSION, -1);
-      batch.pExpire(keys.sessionEvents(id), this.ttlMs);
-    }
+    for (const id of sessionIds) batch.pExpire(keys.sessionEvents(id), this.ttlMs);
     await batch.execAsPipeline();
   }
 
@@ -61,15 +57,62 @@ export class RedisEventStore implements EventStore {
   }
 }
 
+/**
+ * The owner's writer of one session's log. It counts what the log holds, so that
+ * an append is one RPUSHX (one command per server message, as a tool call's
+ * budget has it) until a bound would be passed; that append goes through the
+ * script, which trims the log down to the kept levels and reports what it holds.
+ * A writer that does not know the log (a session taken over) starts with the
+ * script. Were two instances to write one log for a moment (a handover), the
+ * counts are approximate until the next trim; the count bound still holds.
+ */
+class LogWriter implements EventLogWriter {
+  /** Events and bytes the log holds, and the running total of bytes ever appended; undefined = not known. */
+  private tally: { events: number; bytes: number; total: number } | undefined;
+
+  constructor(
+    private readonly client: RedisClient,
+    private readonly untimed: RedisClient,
+    private readonly key: string,
+    private readonly ttlMs: number,
+    private readonly bounds: EventLogBounds,
+    empty: boolean,
+  ) {
+    if (empty) this.tally = { events: 0, bytes: 0, total: 0 };
+  }
+
+  async append(event: StoredEvent): Promise<void> {
+    const head = `${event.position}\n${event.delivery}\n${event.streamKey}`;
+    const size = eventSize(event);
+    const tally = this.tally;
+    if (tally && tally.events + 1 <= this.bounds.maxEvents && tally.bytes + size <= this.bounds.maxBytes) {
+      tally.events += 1;
+      tally.bytes += size;
+      tally.total += size;
+      const element = `${head}\n${tally.total}\n${event.message}`;
+      if ((await this.untimed.rPushX(this.key, element)) > 0) return;
+      // The list expired or was never created: create it with its TTL (never a list without one).
+      await this.client.multi().rPush(this.key, element).pExpire(this.key, this.ttlMs).exec();
+      this.tally = { events: 1, bytes: size, total: tally.total };
+      return;
+    }
+    this.tally = undefined; // if the script fails, the next append asks again
+    const [events = 0, bytes = 0, total = 0] = await this.untimed.appendEvent(this.key, head, event.message, this.ttlMs, this.bounds, keptAfterTrim(this.bounds));
+    this.tally = { events, bytes, total };
+  }
+}
+
+/** `position \n delivery \n streamKey \n total \n message` (see event-log-scripts.ts). */
 function parse(element: string): StoredEvent | undefined {
   const first = element.indexOf('\n');
   const second = element.indexOf('\n', first + 1);
   const third = element.indexOf('\n', second + 1);
-  if (first < 0 || second < 0 || third < 0) return undefined;
+  const fourth = element.indexOf('\n', third + 1);
+  if (first < 0 || second < 0 || third < 0 || fourth < 0) return undefined;
   return {
     position: element.slice(0, first),
     delivery: element.slice(first + 1, second),
     streamKey: element.slice(second + 1, third),
-    message: element.slice(third + 1),
+    message: element.slice(fourth + 1),
   };
 }

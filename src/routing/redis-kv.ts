@@ -13,6 +13,20 @@ if ARGV[1] ~= '' and redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
 redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
 return 1`;
 
+// PEXPIRE first: Redis allows it at maxmemory, when SET is refused.
+const RENEW = `if redis.call('PEXPIRE', KEYS[1], ARGV[2]) == 1 then return 1 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 2`;
+
+// Count and add in one step, so that instances racing cannot pass the bound together.
+const ADD_BOUNDED = `
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
+local limit = tonumber(ARGV[4])
+if limit > 0 and not redis.call('ZSCORE', KEYS[1], ARGV[1]) and redis.call('ZCARD', KEYS[1]) >= limit then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+return 1`;
+
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], '', 'KEEPTTL') return 1 else return 0 end`;
 
 export class RedisKeyValueStore implements KeyValueStore {
@@ -68,6 +82,31 @@ export class RedisKeyValueStore implements KeyValueStore {
   async release(key: string, holder: string): Promise<boolean> {
     const reply = await this.client.eval(RELEASE, { keys: [key], arguments: [holder] });
     return Number(reply) === 1;
+  }
+
+  async renew(key: string, value: string, ttlMs: number): Promise<void> {
+    await this.client.eval(RENEW, { keys: [key], arguments: [value, String(ttlMs)] });
+  }
+
+  async addBounded(key: string, member: string, expiresAt: number, limit: number, ttlMs: number): Promise<boolean> {
+    const reply = await this.client.eval(ADD_BOUNDED, {
+      keys: [key],
+      arguments: [member, String(Date.now()), String(expiresAt), String(limit), String(ttlMs)],
+    });
+    return Number(reply) === 1;
+  }
+
+  async extendBounded(key: string, members: string[], expiresAt: number, ttlMs: number): Promise<void> {
+    if (members.length === 0) return;
+    await this.client
+      .multi()
+      .zAdd(key, members.map((value) => ({ score: expiresAt, value })), { condition: 'XX', comparison: 'GT' })
+      .pExpire(key, ttlMs)
+      .execAsPipeline();
+  }
+
+  async removeBounded(key: string, member: string): Promise<void> {
+    await this.client.zRem(key, member);
   }
 
   async delIfEquals(key: string, value: string): Promise<boolean> {

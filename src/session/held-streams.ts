@@ -9,7 +9,7 @@ import type { SessionDirectory } from './session-directory.js';
  * round trip, along with the leases that keep a session to one standalone stream.
  */
 export class HeldStreams {
-  private readonly held = new Map<string, { sessionId: string; leaseKey?: string }>();
+  private readonly held = new Map<string, { sessionId: string; userId: string; leaseKey?: string }>();
   private readonly timer: NodeJS.Timeout;
   private nextId = 0;
 
@@ -26,9 +26,9 @@ export class HeldStreams {
   }
 
   /** Registers a stream; returns the function that unregisters it. */
-  hold(sessionId: string, leaseKey?: string): () => void {
+  hold(sessionId: string, userId: string, leaseKey?: string): () => void {
     const id = this.nextId++;
-    this.held.set(String(id), { sessionId, leaseKey });
+    this.held.set(String(id), { sessionId, userId, leaseKey });
     return () => this.held.delete(String(id));
   }
 
@@ -39,10 +39,10 @@ export class HeldStreams {
   private async renew(): Promise<void> {
     if (this.held.size === 0) return;
     const entries = [...this.held.values()];
-    const sessionIds = [...new Set(entries.map((entry) => entry.sessionId))];
+    const sessions = [...new Map(entries.map(({ sessionId, userId }) => [sessionId, { sessionId, userId }])).values()];
     const leaseKeys = entries.flatMap((entry) => (entry.leaseKey ? [entry.leaseKey] : []));
     try {
-      await Promise.all([this.directory.touch(sessionIds), this.kv.touch(leaseKeys, this.leaseTtlMs)]);
+      await Promise.all([this.directory.touch(sessions), this.kv.touch(leaseKeys, this.leaseTtlMs)]);
     } catch (error) {
       this.logger.warn('renewing held streams failed', { error: (error as Error).message });
     }

@@ -81,8 +81,9 @@ export class InstanceLease {
     return check;
   }
 
+  /** Touches the lease, or writes it when missing: Redis at maxmemory still allows the touch. */
   private async renew(): Promise<void> {
-    await this.kv.set(keys.instanceLease(this.instanceId), this.value, this.ttlMs);
+    await this.kv.renew(keys.instanceLease(this.instanceId), this.value, this.ttlMs);
   }
 
   private pruneVerdicts(): void {

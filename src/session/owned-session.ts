@@ -1,4 +1,5 @@
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import type { Budget } from '../limits/budget.js';
 import { createEverythingServer } from '../mcp/everything-server.js';
 import { initialFeatureState, type SessionFeatureState, type StandaloneListener } from '../mcp/session-features.js';
 import type { Logger } from '../observability/logger.js';
@@ -21,6 +22,10 @@ export interface OwnedSessionDeps {
   directory: SessionDirectory;
   logger: Logger;
   resourceUpdateIntervalMs: number;
+  /** How long a request may take (REQUEST_TIMEOUT_S). */
+  requestTimeoutMs: number;
+  /** Requests in flight: the bound per session, and the budget per user shared by the instance's sessions. */
+  inflight: { perSession: number; perUser: Budget };
   /** Called when a shutdown for this session arrives on its control channel. */
   onShutdownRequest: (session: OwnedSession, reason: string) => void;
 }
@@ -42,6 +47,7 @@ export interface RestoredSession {
  */
 export class OwnedSession implements StandaloneListener {
   lastActivity = Date.now();
+  private readonly createdAt = Date.now();
   private server: Server | undefined;
   private disposeFeatures: (() => void) | undefined;
   private readonly transport: OwnerTransport;
@@ -62,7 +68,8 @@ export class OwnedSession implements StandaloneListener {
     private readonly restored?: RestoredSession,
   ) {
     const events = meta.transport === 'shttp' ? deps.events : undefined;
-    this.transport = new OwnerTransport(sessionId, meta.transport, deps.bus, events, this.markActive, restored?.lastPosition);
+    const inflight = { perSession: deps.inflight.perSession, acquire: () => deps.inflight.perUser.acquire(userId) };
+    this.transport = new OwnerTransport(sessionId, meta.transport, deps.bus, events, this.markActive, inflight, restored?.lastPosition);
     this.transport.onInitialize = (params) => {
       this.init = params;
       this.persist();
@@ -171,6 +178,14 @@ export class OwnedSession implements StandaloneListener {
     if (incoming.principal.userId !== this.userId) {
       // The edge checks ownership before publishing; this is the second lock on the door.
       this.deps.logger.warn('dropped envelope from another user', { sessionId: this.sessionId });
+      return;
+    }
+    if (incoming.type === 'probe') {
+      // Taken over lately, the session may still have requests finishing on the instance that
+      // ran it before (a drain): only the deadline can tell then.
+      if (!this.restored || Date.now() - this.createdAt >= this.deps.requestTimeoutMs) {
+        this.transport.probe(incoming.streamKey, incoming.delivery);
+      }
       return;
     }
     if (incoming.type === 'standalone') {

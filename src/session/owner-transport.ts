@@ -6,15 +6,31 @@ import {
   type MessageExtraInfo,
   type RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
+import { LIMIT_EXCEEDED_CODE, LimitExceeded } from '../limits/limit-exceeded.js';
 import type { MessageBus } from '../routing/bus.js';
-import { PositionClock, type EventStore } from '../routing/event-store.js';
+import { PositionClock, type EventLogWriter, type EventStore } from '../routing/event-store.js';
 import { isInitialize, isNotification, isRequest, isResponse } from '../routing/message-kinds.js';
 import type { InitParams } from './persisted-session.js';
-import { channels, STANDALONE_STREAM, streamKeyFor } from '../routing/channels.js';
+import { channels, requestIdOfStreamKey, STANDALONE_STREAM, streamKeyFor } from '../routing/channels.js';
 import { envelope, serializeReply, type ToClientEnvelope, type ToServerEnvelope } from '../routing/envelopes.js';
 import type { TransportKind } from './session-directory.js';
 
 type MessageEnvelope = Extract<ToServerEnvelope, { type: 'message' }>;
+
+/** A request being served: who waits for its replies, and the budget unit it holds. */
+interface InFlight {
+  id: RequestId;
+  delivery: string | undefined;
+  release: () => void;
+}
+
+/** How many requests a session may have in flight, and the shared budget of its user's. */
+export interface InflightBudget {
+  /** Requests served at once in this session (MAX_INFLIGHT_PER_SESSION); 0 = no bound. */
+  perSession: number;
+  /** Takes a unit of the user's budget on this instance, or throws LimitExceeded. */
+  acquire(): () => void;
+}
 
 /** Request id of the silent initialize that rebuilds a session (never a client's: it is not sent to any). */
 const REHYDRATE_ID = 'mcp-session-rehydrate';
@@ -40,10 +56,12 @@ export class OwnerTransport implements Transport {
   onmessage?: <T extends JSONRPCMessage>(message: T, extra?: MessageExtraInfo) => void;
 
   /** Requests being served, by stream key, with the delivery id of the HTTP request waiting for each. */
-  private readonly inflight = new Map<string, { id: RequestId; delivery: string | undefined }>();
+  private readonly inflight = new Map<string, InFlight>();
   private closed = false;
   private protocolVersion: string | undefined;
   private readonly positions: PositionClock;
+  /** This session's event log (Streamable HTTP only), written by its owner alone. */
+  private readonly log: EventLogWriter | undefined;
   /** Stream of the client's initialize: its reply is never replayed, so it is not stored. */
   private initializeKey: string | undefined;
   /** Settles the silent initialize that rebuilds a session elsewhere (see rehydrate). */
@@ -58,12 +76,14 @@ export class OwnerTransport implements Transport {
     private readonly kind: TransportKind,
     private readonly bus: MessageBus,
     /** Where messages are kept for replay; undefined for legacy SSE (no resumption there). */
-    private readonly events: EventStore | undefined,
+    events: EventStore | undefined,
     private readonly onActivity: () => void,
+    private readonly budget: InflightBudget,
     /** Where the session's event log ended, when it is rebuilt: positions keep increasing. */
     lastPosition = '0-0',
   ) {
     this.positions = new PositionClock(lastPosition);
+    this.log = events?.writer(sessionId, lastPosition);
   }
 
   /**
@@ -100,7 +120,15 @@ export class OwnerTransport implements Transport {
         void this.reject(key, message.id, incoming.delivery, `Request id ${JSON.stringify(message.id)} is already in flight in this session`);
         return;
       }
-      this.inflight.set(key, { id: message.id, delivery: incoming.delivery });
+      let release: () => void;
+      try {
+        release = this.admit();
+      } catch (error) {
+        if (!(error instanceof LimitExceeded)) throw error;
+        void this.reject(key, message.id, incoming.delivery, error.message, LIMIT_EXCEEDED_CODE, error.data);
+        return;
+      }
+      this.inflight.set(key, { id: message.id, delivery: incoming.delivery, release });
       if (isInitialize(message)) {
         this.initializeKey = key;
         const parsed = InitializeRequestSchema.safeParse(message);
@@ -133,9 +161,9 @@ export class OwnerTransport implements Transport {
       }
       if (message.id === undefined || message.id === null) return;
       key = streamKeyFor(message.id);
-      if (!this.inflight.has(key)) return; // cancelled or already answered: nobody waits for it
-      delivery = this.inflight.get(key)?.delivery;
-      this.inflight.delete(key);
+      const answered = this.settle(key);
+      if (!answered) return; // cancelled or already answered: nobody waits for it
+      delivery = answered.delivery;
     } else if (options?.relatedRequestId !== undefined) {
       const related = streamKeyFor(options.relatedRequestId);
       // Once its request is answered, a related message has no stream; the standalone one carries it.
@@ -145,14 +173,14 @@ export class OwnerTransport implements Transport {
       }
     }
     const json = JSON.stringify(message);
-    if (!this.events || key === this.initializeKey) {
+    if (!this.log || key === this.initializeKey) {
       await this.publishRaw(key, serializeReply(json, delivery));
       return;
     }
     const position = this.positions.next();
     // Both commands leave in this tick, in this order, on one connection: by the
     // time anyone receives the message, it is in the log.
-    const stored = this.events.append(this.sessionId, { position, streamKey: key, delivery: delivery ?? '', message: json });
+    const stored = this.log.append({ position, streamKey: key, delivery: delivery ?? '', message: json });
     const published = this.publishRaw(key, serializeReply(json, delivery, position));
     const [storing] = await Promise.allSettled([stored, published]);
     if (storing.status === 'rejected') this.onerror?.(storing.reason as Error);
@@ -161,13 +189,27 @@ export class OwnerTransport implements Transport {
 
   /** Whether this request's client can resume a stream the server closes (SEP-1699). */
   private canPoll(incoming: MessageEnvelope): boolean {
-    if (!this.events) return false;
+    if (!this.log) return false;
     const { message } = incoming;
     const version =
       isInitialize(message)
         ? String((message.params as { protocolVersion?: unknown } | undefined)?.protocolVersion ?? '')
         : (incoming.request?.headers['mcp-protocol-version'] ?? this.protocolVersion ?? '');
     return version >= POLLING_SINCE;
+  }
+
+  /**
+   * A client resumes the stream of request `key` for `delivery`: unless that
+   * request is being served for that delivery, nothing more will come on it, and
+   * the resuming stream is told so at once (its replies, if any, were replayed
+   * from the event log before it asked).
+   */
+  probe(key: string, delivery: string): void {
+    if (this.closed || this.inflight.get(key)?.delivery === delivery) return;
+    const id = requestIdOfStreamKey(key);
+    if (id === undefined) return;
+    const reason = 'No stream to resume: this request is not being served, and its messages are no longer in the event log';
+    void this.reject(key, id, delivery, reason, -32000);
   }
 
   /** Ends one HTTP stream early; its request goes on and the client resumes with Last-Event-ID. */
@@ -186,7 +228,7 @@ export class OwnerTransport implements Transport {
   async close(): Promise<void> {
     if (this.closed) return;
     const waiting = [...this.inflight];
-    this.inflight.clear();
+    for (const [key] of waiting) this.settle(key);
     const reason = this.closeMode === 'terminate' ? 'Session terminated' : 'The server running this session moved it; retry the request';
     await Promise.allSettled(
       waiting.map(([key, { id, delivery }]) =>
@@ -203,16 +245,38 @@ export class OwnerTransport implements Transport {
   private endCancelled(requestId: unknown): void {
     if (typeof requestId !== 'string' && typeof requestId !== 'number') return;
     const key = streamKeyFor(requestId);
-    if (!this.inflight.has(key)) return;
-    const delivery = this.inflight.get(key)?.delivery;
-    this.inflight.delete(key);
-    void this.publish(key, envelope.end('Request cancelled by the client', delivery)).catch(() => undefined);
+    const cancelled = this.settle(key);
+    if (!cancelled) return;
+    void this.publish(key, envelope.end('Request cancelled by the client', cancelled.delivery)).catch(() => undefined);
   }
 
-  private async reject(key: string, id: RequestId, delivery: string | undefined, reason: string): Promise<void> {
-    await this.publish(key, envelope.rejected(delivery ?? '', id, ErrorCode.InvalidRequest, reason)).catch((error: Error) =>
-      this.onerror?.(error),
-    );
+  /** Admits one more request: within the session's bound and its user's budget, or throws LimitExceeded. */
+  private admit(): () => void {
+    const { perSession } = this.budget;
+    if (perSession > 0 && this.inflight.size >= perSession) {
+      throw new LimitExceeded('MAX_INFLIGHT_PER_SESSION', perSession, 'session', 'requests in flight in this session');
+    }
+    return this.budget.acquire();
+  }
+
+  /** A request is over (answered, cancelled, or the session closing): nobody waits for it any more. */
+  private settle(key: string): InFlight | undefined {
+    const inflight = this.inflight.get(key);
+    if (!inflight) return undefined;
+    this.inflight.delete(key);
+    inflight.release();
+    return inflight;
+  }
+
+  private async reject(
+    key: string,
+    id: RequestId,
+    delivery: string | undefined,
+    reason: string,
+    code: number = ErrorCode.InvalidRequest,
+    data?: Record<string, string | number>,
+  ): Promise<void> {
+    await this.publish(key, envelope.rejected(delivery ?? '', id, code, reason, data)).catch((error: Error) => this.onerror?.(error));
   }
 
   private publish(key: string, payload: ToClientEnvelope, evenIfClosed = false): Promise<void> {

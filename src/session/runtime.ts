@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Config } from '../config.js';
+import { Budget } from '../limits/budget.js';
+import { LoadShedder } from '../limits/load-shedder.js';
 import type { Backend } from '../routing/backend.js';
 import { MAX_RECONNECT_DELAY_MS } from '../routing/redis-connections.js';
 import type { Logger } from '../observability/logger.js';
@@ -39,6 +41,10 @@ export interface Runtime {
   held: HeldStreams;
   /** HTTP requests this instance is answering (request streams). */
   requests: RequestTracker;
+  /** Open event streams (request, standalone, legacy) per user and in all, on this instance. */
+  streams: Budget;
+  /** Refuses new work while memory is above its thresholds. */
+  shedder: LoadShedder;
   /** Set once the instance stops taking new requests (SIGTERM). */
   draining: boolean;
   /** A fresh id naming one HTTP request, so that replies reach it and no other. */
@@ -58,12 +64,20 @@ export async function startRuntime(config: Config, backend: Backend, logger: Log
     idleTimeoutMs: config.sessionIdleTimeoutMs,
     evictAfterMs: Math.min(config.sessionEvictAfterMs, config.sessionIdleTimeoutMs),
     resourceUpdateIntervalMs: config.resourceUpdateIntervalMs,
+    requestTimeoutMs: config.requestTimeoutMs,
+    limits: config.limits,
   });
   const hub = new ClientStreamHub(backend.bus, config.subscriptionGraceMs, log);
   const watch = new OwnerWatch(lease, log);
   const held = new HeldStreams(directory, backend.kv, STANDALONE_LEASE_MS, config.sessionIdleTimeoutMs, log);
   let deliveries = 0;
   const requests = new RequestTracker();
+  const shedder = new LoadShedder({ heapPercent: config.limits.shedHeapPercent, rssBytes: config.limits.shedRssBytes });
+  shedder.start();
+  const streams = new Budget(
+    { limit: config.limits.streamsPerUser, setting: 'MAX_STREAMS_PER_USER', scope: 'user', what: 'open streams for this user on this instance' },
+    { limit: config.limits.streamsPerInstance, setting: 'MAX_STREAMS_PER_INSTANCE', scope: 'instance', what: 'open streams on this instance' },
+  );
   const runtime: Runtime = {
     instanceId,
     config,
@@ -76,6 +90,8 @@ export async function startRuntime(config: Config, backend: Backend, logger: Log
     watch,
     held,
     requests,
+    streams,
+    shedder,
     draining: false,
     nextDeliveryId: () => `${instanceId}.${(deliveries++).toString(36)}`,
     async stop(graceMs = 0) {
@@ -84,6 +100,7 @@ export async function startRuntime(config: Config, backend: Backend, logger: Log
       // while requests already here — run here, or streamed from here — finish.
       const deadline = Date.now() + graceMs;
       held.stop();
+      shedder.stop();
       const streamsDone = (async () => {
         while (requests.active > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
       })();

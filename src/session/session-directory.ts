@@ -42,15 +42,15 @@ export class SessionDirectory {
 
   /** Writes every key of sessions this instance runs (at creation, and anew after Redis lost them). */
   async register(records: SessionRecord[]): Promise<void> {
-    await this.kv.setMany(
-      records.flatMap(({ sessionId, userId, meta, state }) => [
-        [keys.sessionOwner(sessionId), userId] as [string, string],
-        [keys.sessionMeta(sessionId), JSON.stringify({ transport: meta.transport, createdAt: meta.createdAt })] as [string, string],
-        [keys.sessionInstance(sessionId), meta.instanceId] as [string, string],
-        [keys.sessionState(sessionId), state] as [string, string],
-      ]),
-      this.idleTtlMs,
-    );
+    await this.kv.setMany(records.flatMap(entriesOf), this.idleTtlMs);
+  }
+
+  /**
+   * Counts a new session against its user's bound, all instances together:
+   * false when the user has `limit` live sessions already (0 = no bound).
+   */
+  admit(userId: string, sessionId: string, limit: number): Promise<boolean> {
+    return this.kv.addBounded(keys.userSessions(userId), sessionId, Date.now() + this.idleTtlMs, limit, this.idleTtlMs);
   }
 
   /** The owner's user id (refreshing the session's idle TTL), or null when there is no such session. */
@@ -97,27 +97,44 @@ export class SessionDirectory {
    * busy again comes back.
    */
   async refresh(records: SessionRecord[]): Promise<void> {
-    await Promise.all([this.register(records), this.events.touch(records.map((r) => r.sessionId))]);
+    // Renewed (written only when missing): Redis at maxmemory refuses SET but allows PEXPIRE.
+    await Promise.all([
+      ...records.flatMap((record) => entriesOf(record).map(([key, value]) => this.kv.renew(key, value, this.idleTtlMs))),
+      this.events.touch(records.map((r) => r.sessionId)),
+      this.extendUserSessions(records.map(({ sessionId, userId }) => ({ sessionId, userId }))),
+    ]);
   }
 
   /** Keeps sessions alive that show activity their owner does not see (an open stream elsewhere). */
-  async touch(sessionIds: string[]): Promise<void> {
+  async touch(sessions: Array<{ sessionId: string; userId: string }>): Promise<void> {
+    const sessionIds = sessions.map((s) => s.sessionId);
     await Promise.all([
       this.kv.touch(
         sessionIds.flatMap((id) => [keys.sessionOwner(id), keys.sessionMeta(id), keys.sessionInstance(id), keys.sessionState(id)]),
         this.idleTtlMs,
       ),
       this.events.touch(sessionIds),
+      this.extendUserSessions(sessions),
     ]);
+  }
+
+  /** Live sessions stay counted in their users' bounds for as long as they live. */
+  private async extendUserSessions(sessions: Array<{ sessionId: string; userId: string }>): Promise<void> {
+    const byUser = new Map<string, string[]>();
+    for (const { sessionId, userId } of sessions) byUser.set(userId, [...(byUser.get(userId) ?? []), sessionId]);
+    const expiresAt = Date.now() + this.idleTtlMs;
+    await Promise.all([...byUser].map(([userId, ids]) => this.kv.extendBounded(keys.userSessions(userId), ids, expiresAt, this.idleTtlMs)));
   }
 
   async exists(sessionIds: string[]): Promise<boolean[]> {
     return this.kv.existing(sessionIds.map((id) => keys.sessionOwner(id)));
   }
 
-  async remove(sessionId: string): Promise<void> {
+  /** Deletes every key of the session (and its place in its user's bound, when the user is known). */
+  async remove(sessionId: string, userId?: string): Promise<void> {
     this.metaCache.delete(sessionId);
     await Promise.all([
+      userId === undefined ? undefined : this.kv.removeBounded(keys.userSessions(userId), sessionId),
       this.kv.del([
         keys.sessionOwner(sessionId),
         keys.sessionMeta(sessionId),
@@ -144,6 +161,16 @@ export class SessionDirectory {
     }
     return meta;
   }
+}
+
+/** The keys a session record is stored under, with their values. */
+function entriesOf({ sessionId, userId, meta, state }: SessionRecord): Array<[key: string, value: string]> {
+  return [
+    [keys.sessionOwner(sessionId), userId],
+    [keys.sessionMeta(sessionId), JSON.stringify({ transport: meta.transport, createdAt: meta.createdAt })],
+    [keys.sessionInstance(sessionId), meta.instanceId],
+    [keys.sessionState(sessionId), state],
+  ];
 }
 
 function parseMeta(raw: string): Omit<SessionMeta, 'instanceId'> | undefined {

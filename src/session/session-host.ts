@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { Budget } from '../limits/budget.js';
+import { LimitExceeded } from '../limits/limit-exceeded.js';
 import type { Logger } from '../observability/logger.js';
 import type { MessageBus } from '../routing/bus.js';
 import { channels } from '../routing/channels.js';
@@ -19,6 +21,15 @@ export interface SessionHostOptions {
   /** A session idle this long leaves memory; its state stays in the store until it expires. */
   evictAfterMs: number;
   resourceUpdateIntervalMs: number;
+  requestTimeoutMs: number;
+  limits: {
+    /** Live sessions per user, all instances together (MAX_SESSIONS_PER_USER); 0 = no bound. */
+    sessionsPerUser: number;
+    /** Sessions in this instance's memory (MAX_SESSIONS_PER_INSTANCE); 0 = no bound. */
+    sessionsPerInstance: number;
+    inflightPerSession: number;
+    inflightPerUser: number;
+  };
 }
 
 /**
@@ -39,6 +50,8 @@ export class SessionHost {
   private readonly activations = new Map<string, Promise<Activation>>();
   private readonly sweepTimer: NodeJS.Timeout;
   private lastSweep = Date.now();
+  /** Requests in flight per user, over every session this instance runs. */
+  private readonly inflight: Budget;
 
   constructor(
     private readonly directory: SessionDirectory,
@@ -49,6 +62,10 @@ export class SessionHost {
     private readonly logger: Logger,
     private readonly options: SessionHostOptions,
   ) {
+    this.inflight = new Budget(
+      { limit: options.limits.inflightPerUser, setting: 'MAX_INFLIGHT_PER_USER', scope: 'user', what: 'requests in flight for this user on this instance' },
+      { limit: 0, setting: '', scope: 'instance', what: '' },
+    );
     const sweepMs = Math.max(200, Math.min(options.idleTimeoutMs / 4, options.evictAfterMs / 2, 30_000));
     this.sweepTimer = setInterval(() => {
       this.sweep().catch((error: Error) => this.logger.warn('session sweep failed', { error: error.message }));
@@ -64,9 +81,21 @@ export class SessionHost {
     return this.sessions.has(sessionId);
   }
 
-  /** Mints a session run by this instance and starts its Server. */
+  /**
+   * Mints a session run by this instance and starts its Server. Throws
+   * LimitExceeded when the instance holds its bound of sessions, or the user
+   * has its bound of live sessions on all instances.
+   */
   async create(userId: string, kind: TransportKind): Promise<{ sessionId: string; meta: SessionMeta }> {
+    const { sessionsPerInstance, sessionsPerUser } = this.options.limits;
+    if (this.instanceFull()) {
+      throw new LimitExceeded('MAX_SESSIONS_PER_INSTANCE', sessionsPerInstance, 'instance', 'sessions held by this instance');
+    }
     const sessionId = randomUUID();
+    if (!(await this.directory.admit(userId, sessionId, sessionsPerUser))) {
+      // A session frees its place when it is deleted or expires: no sooner than a minute is worth trying.
+      throw new LimitExceeded('MAX_SESSIONS_PER_USER', sessionsPerUser, 'user', 'live sessions for this user (DELETE one, or let one expire)', 60);
+    }
     const meta: SessionMeta = { instanceId: this.options.instanceId, transport: kind, createdAt: Date.now() };
     const session = this.newSession(sessionId, userId, meta);
     this.sessions.set(sessionId, session);
@@ -75,6 +104,7 @@ export class SessionHost {
       await this.directory.register([session.record()]);
     } catch (error) {
       await this.dispose(session, 'start failed');
+      await this.directory.remove(sessionId, userId).catch(() => undefined);
       throw error;
     }
     this.logger.info('session created', { sessionId, kind });
@@ -100,8 +130,8 @@ export class SessionHost {
    * Ends a session wherever it runs: gone from the directory at once, its owner
    * told to stop. Resolves to whether some instance was running it (and heard).
    */
-  async terminate(sessionId: string, reason: string): Promise<boolean> {
-    await this.directory.remove(sessionId);
+  async terminate(sessionId: string, userId: string, reason: string): Promise<boolean> {
+    await this.directory.remove(sessionId, userId);
     return (await this.bus.publish(channels.control(sessionId), JSON.stringify(envelope.shutdown(reason)))) > 0;
   }
 
@@ -121,6 +151,11 @@ export class SessionHost {
     if (records.length > 0) await this.directory.register(records);
   }
 
+  private instanceFull(): boolean {
+    const bound = this.options.limits.sessionsPerInstance;
+    return bound > 0 && this.sessions.size >= bound;
+  }
+
   private newSession(sessionId: string, userId: string, meta: SessionMeta, restored?: ConstructorParameters<typeof OwnedSession>[4]) {
     return new OwnedSession(
       sessionId,
@@ -134,6 +169,8 @@ export class SessionHost {
         directory: this.directory,
         logger: this.logger,
         resourceUpdateIntervalMs: this.options.resourceUpdateIntervalMs,
+        requestTimeoutMs: this.options.requestTimeoutMs,
+        inflight: { perSession: this.options.limits.inflightPerSession, perUser: this.inflight },
         onShutdownRequest: (s, reason) => void this.dispose(s, reason),
       },
       restored,
@@ -154,6 +191,8 @@ export class SessionHost {
       // Its instance lives and will answer (it is resubscribing, or just took it over).
       return { outcome: 'busy' };
     }
+    // Full: another instance may take it (until then the client is told to retry).
+    if (this.instanceFull()) return { outcome: 'busy' };
     if (!(await this.directory.claim(sessionId, meta.instanceId, me))) return { outcome: 'busy' };
     const [lastPosition, listening] = await Promise.all([
       this.events.lastPosition(sessionId),
@@ -182,7 +221,7 @@ export class SessionHost {
   private async release(session: OwnedSession, reason: string, deadline: number): Promise<void> {
     if (this.sessions.get(session.sessionId) !== session) return;
     if (session.meta.transport === 'sse') {
-      await this.directory.remove(session.sessionId).catch(() => undefined);
+      await this.directory.remove(session.sessionId, session.userId).catch(() => undefined);
       await this.dispose(session, reason);
       return;
     }
