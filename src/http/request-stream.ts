@@ -57,10 +57,14 @@ export function openRequestStream(res: Response, build: () => RequestStream): Re
   }
 }
 
-/** Whether a server envelope is in the session's event log (so a stream may drop it and read it back). */
-export function isInLog(message: ToClientEnvelope): boolean {
-  return message.type === 'message' && message.position !== undefined;
+/** Where a server envelope is in the session's event log, if it is (a stream may then drop it and read it back). */
+export function logPosition(message: ToClientEnvelope): string | undefined {
+  return message.type === 'message' ? message.position : undefined;
 }
+
+/** What a stream that could not be kept complete tells its client. */
+export const DROPPED_FOR_GOOD =
+  'Messages of this stream were dropped: its client did not read them in time (STREAM_BUFFER_MAX_BYTES), and the event log no longer holds them (EVENT_LOG_MAX_BYTES)';
 
 /**
  * The SSE stream of one or more requests, from the moment they are routed to
@@ -113,6 +117,10 @@ export class RequestStream implements OwnerDependent {
       isOver: () => this.isOver,
       isFull: () => this.writer.isFull,
       drained: () => this.writer.drained(),
+      lostForGood: () => {
+        rt.logger.warn('stream ended: its client did not read in time', { sessionId: target.sessionId, kind: 'request' });
+        this.failPending(-32000, DROPPED_FOR_GOOD);
+      },
       warn: (message, error) => rt.logger.warn(message, { sessionId: target.sessionId, error: error.message }),
     });
     res.on('close', this.onClientGone);
@@ -212,7 +220,7 @@ export class RequestStream implements OwnerDependent {
       this.onServerMessage(key, message);
       this.catchUp.wrote();
     };
-    if (!this.catchUp.hold(write, isInLog(message))) write();
+    if (!this.catchUp.hold(write, logPosition(message))) write();
   }
 
   private onServerMessage(key: string, incoming: ToClientEnvelope): void {

@@ -16,6 +16,8 @@ import type { Response } from 'express';
 export class SseWriter {
   private opened = false;
   private corked = false;
+  /** Whether the client left more unread than the bound, as of the end of the last tick that wrote. */
+  private full = false;
   /** The extra headers of a response that may still be one JSON object. */
   private undecided: Record<string, string> | undefined;
 
@@ -29,19 +31,28 @@ export class SseWriter {
     return this.opened && !this.res.writableEnded && !this.res.destroyed;
   }
 
-  /** The client has left more unread than the stream may hold. */
+  /**
+   * The client has left more unread than the stream may hold. Judged once a
+   * tick's writes went to the socket (which then takes what the kernel accepts):
+   * a burst written in one tick to a client that reads is not mistaken for one
+   * that does not.
+   */
   get isFull(): boolean {
-    return this.res.writableLength > this.maxBufferedBytes;
+    return this.full;
   }
 
   /** Resolves once the client read what the socket held, or the response ended. */
   drained(): Promise<void> {
     return new Promise((resolve) => {
       if (!this.isOpen) return resolve();
-      if (!this.res.writableNeedDrain) return void setImmediate(resolve);
+      if (!this.res.writableNeedDrain) {
+        this.full = this.res.writableLength > this.maxBufferedBytes;
+        return void setImmediate(resolve);
+      }
       const done = () => {
         this.res.off('drain', done);
         this.res.off('close', done);
+        this.full = false;
         resolve();
       };
       this.res.on('drain', done);
@@ -140,6 +151,7 @@ export class SseWriter {
       process.nextTick(() => {
         this.corked = false;
         this.res.uncork();
+        this.full = this.res.writableLength > this.maxBufferedBytes;
       });
     }
     this.res.write(frame);

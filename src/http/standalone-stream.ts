@@ -9,7 +9,7 @@ import { sendJsonRpcError, sendLimitExceeded, serviceUnavailable, sessionNotFoun
 import type { KeepAlive } from './keep-alive.js';
 import { publishToSession } from './session-publish.js';
 import type { ResolvedSession } from './session-guard.js';
-import { isInLog } from './request-stream.js';
+import { logPosition } from './request-stream.js';
 import { SseWriter } from './sse-writer.js';
 import { StreamCatchUp } from './stream-catch-up.js';
 
@@ -96,6 +96,11 @@ export async function openStandaloneStream(
     isOver: () => closed,
     isFull: () => writer.isFull,
     drained: () => writer.drained(),
+    lostForGood: () => {
+      // The client reconnects (with its Last-Event-ID) and goes on from what the log still holds.
+      rt.logger.warn('stream ended: its client did not read in time', { sessionId, kind: 'standalone' });
+      void close();
+    },
     warn: (message, error) => rt.logger.warn(message, { sessionId, error: error.message }),
   });
   const deliver = (incoming: ToClientEnvelope) => {
@@ -103,7 +108,7 @@ export async function openStandaloneStream(
       write(incoming);
       catchUp.wrote();
     };
-    if (!catchUp.hold(writeLive, isInLog(incoming))) writeLive();
+    if (!catchUp.hold(writeLive, logPosition(incoming))) writeLive();
   };
 
   try {

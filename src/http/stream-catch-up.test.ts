@@ -12,7 +12,8 @@ function event(position: string): StoredEvent {
 }
 
 function setup(options: { bound?: number } = {}) {
-  const log: StoredEvent[] = [];
+  let log: StoredEvent[] = [];
+  let lostForGood = 0;
   const written: string[] = [];
   const warnings: string[] = [];
   let last = '0-0';
@@ -43,6 +44,7 @@ function setup(options: { bound?: number } = {}) {
     isOver: () => over,
     isFull: () => options.bound !== undefined && unread > options.bound,
     drained: () => new Promise<void>((resolve) => (drainNow = resolve)),
+    lostForGood: () => void (lostForGood += 1),
     warn: (message) => void warnings.push(message),
   });
   const writeLive = (position: string) => {
@@ -52,12 +54,12 @@ function setup(options: { bound?: number } = {}) {
   /** What the owner publishes: into the log always, to the stream only when `heard`. */
   const publish = (position: string, heard: boolean) => {
     log.push(event(position));
-    if (heard && !catchUp.hold(() => writeLive(position), true)) writeLive(position);
+    if (heard && !catchUp.hold(() => writeLive(position), position)) writeLive(position);
   };
   /** A control envelope: never in the log. */
   const control = (name: string) => {
     const deliver = () => void written.push(name);
-    if (!catchUp.hold(deliver, false)) deliver();
+    if (!catchUp.hold(deliver, undefined)) deliver();
   };
   catchUp.opened();
   return {
@@ -68,6 +70,9 @@ function setup(options: { bound?: number } = {}) {
     reads,
     warnings,
     failNextReads: (n: number) => void (failures = n),
+    /** The log keeps only its newest `n` events. */
+    trimLog: (n: number) => void (log = log.slice(-n)),
+    lostForGood: () => lostForGood,
     end: () => void (over = true),
     /** The client reads everything the socket held. */
     clientReads: () => {
@@ -167,11 +172,12 @@ describe('across a lost subscriber connection', () => {
       isOver: () => false,
       isFull: () => false,
       drained: async () => {},
+      lostForGood: () => {},
       warn: () => {},
     });
     catchUp.restored();
     // Held by the stream until it opened, then handed over: it waits for the read.
-    expect(catchUp.hold(() => void written.push('3-0 (live)'), true)).toBe(true);
+    expect(catchUp.hold(() => void written.push('3-0 (live)'), '3-0')).toBe(true);
     await settle();
     expect(written).toEqual([]);
     catchUp.opened();
@@ -227,6 +233,30 @@ describe('backpressure: a client that stops reading', () => {
     await settle(200);
     expect(s.written).toHaveLength(EVENTS_PER_READ * 2 + 10);
     expect(s.reads).toEqual(['1-0', `${EVENTS_PER_READ + 1}-0`, `${EVENTS_PER_READ * 2 + 1}-0`]);
+  });
+
+  test('messages dropped while behind that the log no longer holds: the stream is told, and writes nothing more', async () => {
+    const s = setup({ bound: 2 });
+    for (let i = 1; i <= 20; i++) s.publish(`${i}-0`, true);
+    expect(s.written).toEqual(['1-0', '2-0', '3-0']);
+    // The log was trimmed while the client did not read: 4-0 to 10-0 are gone.
+    s.trimLog(10);
+    s.clientReads();
+    await settle();
+    expect(s.lostForGood()).toBe(1);
+    expect(s.written).toEqual(['1-0', '2-0', '3-0']);
+  });
+
+  test('trimmed, but only what was written already: nothing is lost', async () => {
+    const s = setup({ bound: 2 });
+    for (let i = 1; i <= 20; i++) s.publish(`${i}-0`, true);
+    s.trimLog(17); // keeps 4-0 on: the first message dropped is still there
+    for (let round = 0; round < 10; round++) {
+      s.clientReads();
+      await settle(20);
+    }
+    expect(s.lostForGood()).toBe(0);
+    expect(s.written).toEqual(Array.from({ length: 20 }, (_, i) => `${i + 1}-0`));
   });
 
   test('a stream that ends while behind reads nothing more', async () => {

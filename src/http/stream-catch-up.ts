@@ -1,4 +1,4 @@
-import { EVENTS_PER_READ, type StoredEvent } from '../routing/event-store.js';
+import { comparePositions, EVENTS_PER_READ, type StoredEvent } from '../routing/event-store.js';
 
 /** How long to wait before reading the event log again when Redis failed the read. */
 const READ_RETRY_MS = 250;
@@ -19,12 +19,18 @@ export interface CatchUpHost {
   isFull(): boolean;
   /** Resolves once the client read what the stream holds, or the stream ended. */
   drained(): Promise<void>;
+  /**
+   * Messages the stream dropped while its client was behind are no longer in the
+   * log (trimmed to its bounds before the client read again): the stream cannot
+   * be complete any more, and must say so and end.
+   */
+  lostForGood(): void;
   warn(message: string, error: Error): void;
 }
 
 interface KeptBack {
-  /** Whether the message is in the event log (it carries a position): then it can be dropped and read again. */
-  inLog: boolean;
+  /** Where the message is in the event log, if it is: then it can be dropped and read again. */
+  position: string | undefined;
   deliver: () => void;
 }
 
@@ -56,6 +62,11 @@ export class StreamCatchUp {
   private keptBack: KeptBack[] = [];
   /** Live messages in the log dropped during a read (too many kept back): read the log again after it. */
   private readAgain = false;
+  /**
+   * The first message dropped since the stream last caught up: the next read must
+   * start with it, or the log lost it (and maybe more) before the client read again.
+   */
+  private firstDropped: string | undefined;
   /** Nothing is written before the stream opens: a gap that closes earlier is read then. */
   private open = false;
   private restoredBeforeOpen = false;
@@ -75,14 +86,18 @@ export class StreamCatchUp {
    * Keeps a live message back while the stream is catching up (or drops it when
    * it is in the log and the client is behind); false when it may be written now.
    */
-  hold(deliver: () => void, inLog: boolean): boolean {
+  hold(deliver: () => void, position: string | undefined): boolean {
     if (this.state === 'live') return false;
-    if (this.state === 'behind' && inLog) return true;
-    if (inLog && this.state === 'reading' && this.keptBack.length >= MAX_KEPT_BACK) {
+    if (position !== undefined && this.state === 'behind') {
+      this.drop(position);
+      return true;
+    }
+    if (position !== undefined && this.state === 'reading' && this.keptBack.length >= MAX_KEPT_BACK) {
+      this.drop(position);
       this.readAgain = true;
       return true;
     }
-    this.keptBack.push({ inLog, deliver });
+    this.keptBack.push({ position, deliver });
     return true;
   }
 
@@ -108,11 +123,18 @@ export class StreamCatchUp {
     this.catchUp();
   }
 
+  private drop(position: string): void {
+    this.firstDropped ??= position;
+  }
+
   private fallBehind(): void {
     this.state = 'behind';
     const generation = ++this.generation;
     // What waited and is in the log will be read from there.
-    this.keptBack = this.keptBack.filter((kept) => !kept.inLog);
+    this.keptBack = this.keptBack.filter((kept) => {
+      if (kept.position !== undefined) this.drop(kept.position);
+      return kept.position === undefined;
+    });
     void this.host.drained().then(() => {
       if (generation === this.generation && !this.host.isOver()) this.catchUp();
     });
@@ -128,6 +150,15 @@ export class StreamCatchUp {
       this.readAgain = false;
       const missed = await this.readPage(generation);
       if (!missed || generation !== this.generation || this.host.isOver()) return;
+      if (this.firstDropped !== undefined && comparePositions(this.firstDropped, this.host.lastPosition()) <= 0) {
+        this.firstDropped = undefined; // written since
+      }
+      if (this.firstDropped !== undefined && !(missed[0] && comparePositions(missed[0].position, this.firstDropped) <= 0)) {
+        // The log is trimmed from its oldest end: when what follows the last message written
+        // comes after the first dropped one, that one (and maybe more) is gone.
+        this.host.lostForGood();
+        return;
+      }
       for (const event of missed) {
         this.host.writeStored(event);
         this.wrote();
@@ -143,7 +174,9 @@ export class StreamCatchUp {
       if (this.host.isOver()) return;
       if (this.state !== 'live') {
         // Behind again: what is in the log is read from there; the rest keeps its order.
-        this.keptBack.unshift(...keptBack.slice(i + 1).filter((kept) => !kept.inLog));
+        const rest = keptBack.slice(i + 1);
+        for (const kept of rest) if (kept.position !== undefined) this.drop(kept.position);
+        this.keptBack.unshift(...rest.filter((kept) => kept.position === undefined));
         return;
       }
     }

@@ -8,10 +8,19 @@ export const MCP_HEADERS = {
   accept: 'application/json, text/event-stream',
 };
 
-export async function openSession(baseUrl: string): Promise<string> {
+/** The headers of an MCP request, with the bearer token when the deployment needs one. */
+export function mcpHeaders(token?: string, sessionId?: string): Record<string, string> {
+  return {
+    ...MCP_HEADERS,
+    ...(token ? { authorization: `Bearer ${token}` } : {}),
+    ...(sessionId ? { 'mcp-session-id': sessionId } : {}),
+  };
+}
+
+export async function openSession(baseUrl: string, token?: string): Promise<string> {
   const response = await fetch(`${baseUrl}/mcp`, {
     method: 'POST',
-    headers: MCP_HEADERS,
+    headers: mcpHeaders(token),
     body: JSON.stringify({
       jsonrpc: '2.0',
       id: 0,
@@ -22,14 +31,14 @@ export async function openSession(baseUrl: string): Promise<string> {
   const sessionId = response.headers.get('mcp-session-id');
   await response.text();
   if (response.status !== 200 || !sessionId) throw new Error(`initialize failed: ${response.status}`);
-  await post(baseUrl, sessionId, { jsonrpc: '2.0', method: 'notifications/initialized' }).then((r) => r.text());
+  await post(baseUrl, sessionId, { jsonrpc: '2.0', method: 'notifications/initialized' }, undefined, token).then((r) => r.text());
   return sessionId;
 }
 
-export function post(baseUrl: string, sessionId: string, body: unknown, signal?: AbortSignal): Promise<Response> {
+export function post(baseUrl: string, sessionId: string, body: unknown, signal?: AbortSignal, token?: string): Promise<Response> {
   return fetch(`${baseUrl}/mcp`, {
     method: 'POST',
-    headers: { ...MCP_HEADERS, 'mcp-session-id': sessionId },
+    headers: mcpHeaders(token, sessionId),
     body: JSON.stringify(body),
     signal,
   });

@@ -1,0 +1,141 @@
+/**
+ * What one user may make the service run (DESIGN §13): live sessions per user,
+ * on all instances together (MAX_SESSIONS_PER_USER); requests in flight per
+ * session (MAX_INFLIGHT_PER_SESSION) and per user on the instance running them
+ * (MAX_INFLIGHT_PER_USER); sessions per instance (MAX_SESSIONS_PER_INSTANCE).
+ * Each refusal names its setting, and another user is served meanwhile.
+ */
+import { authBackendCases, type AuthDeployment } from './support/auth-instances.js';
+import { signIn } from './support/auth-flow.js';
+import { expectServed } from './support/abuse.js';
+import { startInstance } from './support/instances.js';
+import { mcpHeaders, openSession, post, sseMessages, toolCall, waitUntil } from './support/raw-mcp.js';
+import type { RunningServer } from '../src/server.js';
+
+const INITIALIZE = {
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'initialize',
+  params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'abuse', version: '1' } },
+};
+
+type ErrorBody = { error: { code: number; message: string; data?: { limit: string; max: number; scope: string } } };
+
+async function initialize(url: string, token?: string): Promise<Response> {
+  return fetch(`${url}/mcp`, { method: 'POST', headers: mcpHeaders(token), body: JSON.stringify(INITIALIZE) });
+}
+
+function cancel(requestId: number) {
+  return { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId, reason: 'done with it' } };
+}
+
+describe.each(authBackendCases({ MAX_SESSIONS_PER_USER: '3', MAX_INFLIGHT_PER_SESSION: '2', MAX_INFLIGHT_PER_USER: '3' }))(
+  'per-user budgets on %s',
+  (_name, start) => {
+    let deployment: AuthDeployment;
+    let A: string;
+    let B: string;
+    /** A fresh user for each role of each test: every session a test opens counts against its user. */
+    const user = async (name: string) => (await signIn(deployment.baseUri, name)).tokens.access_token;
+
+    beforeAll(async () => {
+      deployment = await start();
+      A = deployment.urls[0]!;
+      B = deployment.urls.at(-1)!;
+    });
+
+    afterAll(async () => {
+      await deployment?.stop();
+    });
+
+    test('live sessions per user hold across instances: 429 naming MAX_SESSIONS_PER_USER; a deleted one frees its place', async () => {
+      const [alice, bob] = [await user('alice'), await user('bob')];
+      const sessions = [await openSession(A, alice), await openSession(B, alice), await openSession(A, alice)];
+      const refused = await initialize(B, alice);
+      expect(refused.status).toBe(429);
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+      const body = (await refused.json()) as ErrorBody;
+      expect(body.error.message).toContain('MAX_SESSIONS_PER_USER');
+      expect(body.error.data).toEqual({ limit: 'MAX_SESSIONS_PER_USER', max: 3, scope: 'user' });
+      // A legacy stream is a session too.
+      const legacy = await fetch(`${A}/sse`, { headers: { accept: 'text/event-stream', authorization: `Bearer ${alice}` } });
+      expect(legacy.status).toBe(429);
+      await legacy.text();
+      await expectServed(B, bob);
+      const deleted = await fetch(`${B}/mcp`, { method: 'DELETE', headers: mcpHeaders(alice, sessions[0]) });
+      expect(deleted.status).toBe(200);
+      const admitted = await initialize(A, alice);
+      expect(admitted.status).toBe(200);
+      await admitted.text();
+    });
+
+    test('requests in flight per session: past MAX_INFLIGHT_PER_SESSION a request is answered with an error naming it', async () => {
+      const [carol, bob] = [await user('carol'), await user('bob2')];
+      const sessionId = await openSession(A, carol);
+      const running = [1, 2].map((id) => post(B, sessionId, toolCall(id, 'longRunningOperation', { duration: 10, steps: 2 }), undefined, carol));
+      await waitUntil(async () => {
+        const probe = await post(B, sessionId, toolCall(99, 'echo', { message: 'room?' }), undefined, carol);
+        const [answer] = sseMessages(await probe.text());
+        return answer?.error?.data?.limit === 'MAX_INFLIGHT_PER_SESSION';
+      }, 5000, 'the third request refused');
+      const refused = sseMessages(await (await post(A, sessionId, toolCall(3, 'echo', { message: 'third' }), undefined, carol)).text())[0]!;
+      expect(refused.id).toBe(3);
+      expect(refused.error.code).toBe(-32000);
+      expect(refused.error.message).toContain('MAX_INFLIGHT_PER_SESSION');
+      await expectServed(A, bob);
+      // Cancelled, the running calls free their places.
+      for (const id of [1, 2]) await (await post(B, sessionId, cancel(id), undefined, carol)).text();
+      await Promise.all(running.map(async (r) => (await r).text()));
+      const admitted = sseMessages(await (await post(B, sessionId, toolCall(4, 'echo', { message: 'fourth' }), undefined, carol)).text())[0]!;
+      expect(admitted.result.content[0].text).toBe('Echo: fourth');
+    });
+
+    test('requests in flight per user, over the sessions one instance runs: past MAX_INFLIGHT_PER_USER an error names it', async () => {
+      const [bob, alice] = [await user('bob3'), await user('alice3')];
+      const bobs = [await openSession(A, bob), await openSession(A, bob)];
+      const running = [
+        post(B, bobs[0]!, toolCall(1, 'longRunningOperation', { duration: 10, steps: 2 }), undefined, bob),
+        post(B, bobs[0]!, toolCall(2, 'longRunningOperation', { duration: 10, steps: 2 }), undefined, bob),
+        post(B, bobs[1]!, toolCall(1, 'longRunningOperation', { duration: 10, steps: 2 }), undefined, bob),
+      ];
+      let refused: Record<string, any> | undefined;
+      await waitUntil(async () => {
+        refused = sseMessages(await (await post(B, bobs[1]!, toolCall(7, 'echo', { message: 'x' }), undefined, bob)).text())[0];
+        return refused?.error?.data?.limit === 'MAX_INFLIGHT_PER_USER';
+      }, 5000, 'the fourth request refused');
+      expect(refused!.error.message).toContain('MAX_INFLIGHT_PER_USER');
+      expect(refused!.error.data.scope).toBe('user');
+      // Another user, on the same instance, is not affected.
+      await expectServed(A, alice);
+      await (await post(B, bobs[0]!, cancel(1), undefined, bob)).text();
+      await (await post(B, bobs[0]!, cancel(2), undefined, bob)).text();
+      await (await post(B, bobs[1]!, cancel(1), undefined, bob)).text();
+      await Promise.all(running.map(async (r) => (await r).text()));
+      await expectServed(A, bob);
+    });
+  },
+);
+
+describe('sessions held by one instance', () => {
+  let server: RunningServer;
+
+  beforeAll(async () => {
+    server = await startInstance(undefined, { MAX_SESSIONS_PER_INSTANCE: '2' });
+  });
+
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  test('past MAX_SESSIONS_PER_INSTANCE a new session gets 503 with Retry-After, naming it; sessions already there are served', async () => {
+    const first = await openSession(server.url);
+    await openSession(server.url);
+    const refused = await initialize(server.url);
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
+    const body = (await refused.json()) as ErrorBody;
+    expect(body.error.data).toEqual({ limit: 'MAX_SESSIONS_PER_INSTANCE', max: 2, scope: 'instance' });
+    const reply = sseMessages(await (await post(server.url, first, toolCall(1, 'echo', { message: 'in' }))).text())[0]!;
+    expect(reply.result.content[0].text).toBe('Echo: in');
+  });
+});
