@@ -49,10 +49,11 @@ export function createApp(rt: Runtime): RequestListener {
     }),
   ];
   // 3. The MCP endpoints: per-client rate limit, then who is asking (a verified bearer token, or the
-  //    anonymous user when AUTH_MODE=none). Every MCP route sees a principal. In express they come
-  //    before the authorization server's routes, which MCP traffic need not walk through.
+  //    anonymous user when AUTH_MODE=none), then that user's rate limit. Every MCP route sees a
+  //    principal. In express they come before the authorization server's routes, which MCP traffic
+  //    need not walk through.
   const auth = createAuth(rt);
-  const mcpGate: RequestHandler[] = [auth.mcpRateLimit, auth.authenticate];
+  const mcpGate: RequestHandler[] = [auth.mcpRateLimit, auth.authenticate, auth.mcpUserRateLimit];
   const keepAlive = new KeepAlive();
   const json = jsonBody(config.maxBodyBytes);
   const mcpRoutes: Array<['GET' | 'POST' | 'DELETE', string, RequestHandler[]]> = [

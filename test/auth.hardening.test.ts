@@ -9,15 +9,11 @@
  * - a store outage at /register is temporarily_unavailable, never a 500;
  * - registrations are normalized and bounded (no repeated grant types or
  *   scopes), and refuse what would display differently from what it does
- *   (whitespace, control and bidirectional-override characters);
- * - the batched /mcp rate-limit store stays bounded under many client addresses.
+ *   (whitespace, control and bidirectional-override characters).
  */
 import { OAuthError } from '@modelcontextprotocol/sdk/server/auth/errors.js';
-import { BatchedRedisStore } from '../src/auth/rate-limit/batched-redis-store.js';
 import { ClientsStore } from '../src/auth/server/clients-store.js';
 import { ClientModel } from '../src/auth/server/models/client.js';
-import type { Logger } from '../src/observability/logger.js';
-import type { RedisClient } from '../src/routing/redis-connections.js';
 import type { KeyValueStore } from '../src/routing/kv.js';
 import { authBackendCases, authDeploymentForSuite, startAuthDeployment, type AuthDeployment } from './support/auth-instances.js';
 import {
@@ -269,19 +265,4 @@ describe('a store outage never makes an OAuth endpoint answer 500', () => {
     expect(failure).toBeInstanceOf(OAuthError);
     expect((failure as OAuthError).errorCode).toBe('temporarily_unavailable');
   });
-});
-
-test('the batched /mcp rate-limit store keeps a bounded number of client entries', () => {
-  const logger = { debug() {}, info() {}, warn() {}, error() {} } as unknown as Logger;
-  const redis = { isOpen: true, eval: async () => [] } as unknown as RedisClient;
-  const store = new BatchedRedisStore(redis, 'mcp:ratelimit:mcp:', logger, 60_000, 1000);
-  store.init({ windowMs: 60_000 } as never);
-  try {
-    for (let i = 0; i < 5000; i++) store.increment(`10.0.${Math.floor(i / 256)}.${i % 256}`);
-    expect((store as unknown as { entries: Map<string, unknown> }).entries.size).toBeLessThanOrEqual(1000);
-    // The newest clients are still counted.
-    expect(store.increment('10.0.19.135').totalHits).toBe(2);
-  } finally {
-    store.shutdown();
-  }
 });

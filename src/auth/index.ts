@@ -18,6 +18,8 @@ export interface Auth {
   mcpRateLimit: RequestHandler;
   /** Sets res.locals.principal, or answers 401/503. */
   authenticate: RequestHandler;
+  /** Per-user rate limit of the same endpoints: after authenticate, which names the user. */
+  mcpUserRateLimit: RequestHandler;
 }
 
 /**
@@ -31,7 +33,7 @@ export function createAuth(rt: Runtime): Auth {
   const { config, logger } = rt;
   const limiters = createLimiters(rt, { oauth: config.authMode === 'internal' });
   if (config.authMode === 'none') {
-    return { router: express.Router(), mcpRateLimit: limiters.mcp, authenticate: attachAnonymousPrincipal };
+    return { router: express.Router(), mcpRateLimit: limiters.mcp, authenticate: attachAnonymousPrincipal, mcpUserRateLimit: limiters.mcpUser };
   }
   const urls = authUrls(config);
   let router: Router;
@@ -55,5 +57,5 @@ export function createAuth(rt: Runtime): Auth {
     verifier = new CachingVerifier(lookup, { maxAgeMs: config.introspection.cacheMs, maxEntries: TOKEN_CACHE_MAX_ENTRIES });
   }
   const authenticate = bearerAuthentication({ verifier, resource: urls.resource, resourceMetadataUrl: urls.resourceMetadata, logger });
-  return { router, mcpRateLimit: limiters.mcp, authenticate };
+  return { router, mcpRateLimit: limiters.mcp, authenticate, mcpUserRateLimit: limiters.mcpUser };
 }

@@ -32,5 +32,9 @@ export const authKeys = {
 /** Revocations of access tokens and grants, so that every instance drops them from its cache at once. */
 export const REVOCATIONS_CHANNEL = 'mcp:auth:revocations';
 
-/** Prefix of one rate limit's counters: `mcp:ratelimit:{name}:{client ip}` (plus `:{window}` for /mcp). */
+/**
+ * Prefix of one rate limit's counters: `mcp:ratelimit:{name}:{client ip}` for the OAuth endpoints;
+ * the /mcp limits add the window's start (epoch ms): `mcp:ratelimit:mcp:{ip}:{window}` and
+ * `mcp:ratelimit:mcp-user:{userId}:{window}`.
+ */
 export const rateLimitPrefix = (name: string) => `mcp:ratelimit:${name}:`;

@@ -3,8 +3,9 @@
  * BASE_URI is the issuer and names the resource, so an instance must know its
  * public URL before it listens: each gets a free port picked in advance. Instances
  * of one deployment (the multi-instance suites) share one BASE_URI, as they would
- * behind a load balancer; rate limits are raised so that suites never meet them
- * (the rate-limit tests set their own).
+ * behind a load balancer; rate limits and per-user budgets are raised so that
+ * suites, which share the run's Redis and reuse user names, never meet them
+ * (the rate-limit and abuse tests set their own).
  */
 import type { RunningServer } from '../../src/server.js';
 import { startInstance } from './instances.js';
@@ -17,7 +18,11 @@ export const HIGH_RATE_LIMITS: Record<string, string> = {
   RATE_LIMIT_REVOKE: '100000',
   RATE_LIMIT_IDP: '100000',
   RATE_LIMIT_MCP_PER_MINUTE: '100000',
+  RATE_LIMIT_MCP_PER_USER_PER_MINUTE: '100000',
 };
+
+/** Per-user budgets counted across the run's shared Redis: out of the way unless a suite tests them. */
+const ROOMY_BUDGETS: Record<string, string> = { MAX_SESSIONS_PER_USER: '100000' };
 
 export interface AuthDeployment {
   /** The public URL (BASE_URI): issuer, and the resource is `${baseUri}/mcp`. */
@@ -47,6 +52,7 @@ export async function startAuthDeployment(
           BASE_URI: baseUri,
           PORT: String(port),
           ...HIGH_RATE_LIMITS,
+          ...ROOMY_BUDGETS,
           ...overrides,
         }),
       );
