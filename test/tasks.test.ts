@@ -63,20 +63,26 @@ describe.each(backendCases())('tasks on %s', (_name, start) => {
     expect(result.content[0]).toMatchObject({ text: expect.stringContaining('completed') });
   });
 
-  test('tasks/list pages through the user\u2019s tasks, newest first', async () => {
+  test('tasks/list pages through the user\u2019s tasks, the latest to expire first', async () => {
     const a = await startTask(client, { duration: 0.1, steps: 1 });
     const b = await startTask(other, { duration: 0.1, steps: 1 });
+    // Newer, but it expires first.
+    const c = await startTask(client, { duration: 0.1, steps: 1 }, 30_000);
     const { tasks } = await client.experimental.tasks.listTasks();
     const ids = tasks.map((t) => t.taskId);
     expect(ids.indexOf(b.taskId)).toBeGreaterThanOrEqual(0);
     expect(ids.indexOf(b.taskId)).toBeLessThan(ids.indexOf(a.taskId));
+    expect(ids.indexOf(a.taskId)).toBeLessThan(ids.indexOf(c.taskId));
   });
 
-  test('tasks/cancel through another instance marks the task cancelled; it never completes', async () => {
+  test('tasks/cancel through another instance marks the task cancelled and stops its tool at once; it never completes', async () => {
     const task = await startTask(client, { duration: 1.2, steps: 3 });
+    const runsTask = () => servers.some((s) => s.runtime.tasks.runs.has(task.taskId));
+    expect(runsTask()).toBe(true);
     const cancelled = await other.experimental.tasks.cancelTask(task.taskId);
     expect(cancelled.status).toBe('cancelled');
-    await new Promise((r) => setTimeout(r, 1500));
+    // The tool returned (it is no longer registered anywhere): nothing is left to complete the task.
+    await waitUntil(() => !runsTask(), 200, 'the tool stopped');
     expect((await client.experimental.tasks.getTask(task.taskId)).status).toBe('cancelled');
     await expect(client.experimental.tasks.cancelTask(task.taskId)).rejects.toThrow(/terminal/);
   });

@@ -1,3 +1,5 @@
+import { McpError } from '@modelcontextprotocol/sdk/types.js';
+
 /**
  * A budget ran out (docs/operations.md, "Limits"). Carries what the client and
  * the operator need: which setting bounds it, its value, and whose share it was.
@@ -32,5 +34,13 @@ export class LimitExceeded extends Error {
   /** The JSON-RPC error `data`: machine-readable, for clients that want to back off. */
   get data(): { limit: string; max: number; scope: LimitScope } {
     return { limit: this.setting, max: this.limit, scope: this.scope };
+  }
+
+  /** The refusal as an SDK handler raises it: the same code, message and data as every other refusal. */
+  toMcpError(): McpError {
+    const error = new McpError(LIMIT_EXCEEDED_CODE, this.message, this.data);
+    // The SDK sends `message` as it is: without McpError's "MCP error -32000:" prefix.
+    error.message = this.message;
+    return error;
   }
 }

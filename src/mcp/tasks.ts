@@ -1,15 +1,27 @@
+import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { ErrorCode, McpError, type CallToolResult, type CreateTaskResult } from '@modelcontextprotocol/sdk/types.js';
+import { LimitExceeded } from '../limits/limit-exceeded.js';
+import type { TaskRun, TaskRuns } from '../tasks/task-runs.js';
 import type { ToolContext, ToolDefinition } from './tools/types.js';
 
-/** How often a running task checks whether it was cancelled (tasks/cancel may come through any instance). */
-const CANCEL_CHECK_MS = 500;
+/**
+ * The registry of tasks running on the instance, per session Server. The SDK
+ * hands a tool only a per-request wrapper of the task store, so the registry
+ * cannot travel with the store; the Server is what a tool call sees.
+ */
+const taskRunsByServer = new WeakMap<Server, TaskRuns>();
+
+/** Tasks started by this session's Server run in `runs` (the instance's registry), where cancels reach them. */
+export function attachTaskRuns(server: Server, runs: TaskRuns): void {
+  taskRunsByServer.set(server, runs);
+}
 
 /**
  * Runs a tools/call as a task (2025-11-25): answers at once with the task, runs
  * the tool in the background, and stores its result where tasks/result finds it
- * from any instance. A tasks/cancel marks the task cancelled in the store; the
- * running tool sees it within CANCEL_CHECK_MS and stops. The check runs only
- * while the task does.
+ * from any instance. A tasks/cancel on any instance reaches the running tool
+ * through the bus and aborts its signal at once (TaskRuns), as does the expiry
+ * of the task's record: nobody could collect its result any more.
  */
 export async function startToolTask(
   definition: ToolDefinition,
@@ -18,29 +30,36 @@ export async function startToolTask(
   params: { ttl?: number | null },
 ): Promise<CreateTaskResult> {
   const store = context.extra.taskStore;
-  if (!store || !definition.taskSupport) {
+  const runs = taskRunsByServer.get(context.server);
+  if (!store || !runs || !definition.taskSupport) {
     throw new McpError(ErrorCode.MethodNotFound, `Tool ${definition.tool.name} cannot be called as a task`);
   }
+  try {
+    runs.checkRoom();
+  } catch (error) {
+    throw error instanceof LimitExceeded ? error.toMcpError() : error;
+  }
   const task = await store.createTask({ ttl: params.ttl ?? null });
-  const cancelled = new AbortController();
-  const watch = setInterval(() => {
-    store.getTask(task.taskId).then(
-      (current) => current.status === 'cancelled' && cancelled.abort(),
-      () => cancelled.abort(), // expired or gone: nobody can collect the result
-    );
-  }, CANCEL_CHECK_MS);
-  watch.unref();
+  let run: TaskRun;
+  try {
+    run = await runs.start(task.taskId, Date.parse(task.createdAt) + task.ttl!);
+  } catch (error) {
+    // Not listening for cancels (Redis failed): a task nobody could stop does not start.
+    const text = `Task failed: it could not be started (${(error as Error).message})`;
+    await store.storeTaskResult(task.taskId, 'failed', { content: [{ type: 'text', text }], isError: true }).catch(() => undefined);
+    throw error;
+  }
 
   void (async () => {
     let result: CallToolResult;
     try {
-      result = await definition.call(args, { ...context, extra: { ...context.extra, signal: cancelled.signal } });
+      result = await definition.call(args, { ...context, extra: { ...context.extra, signal: run.signal } });
     } catch (error) {
       result = { content: [{ type: 'text', text: `Task failed: ${(error as Error).message}` }], isError: true };
     } finally {
-      clearInterval(watch);
+      run.end();
     }
-    if (cancelled.signal.aborted) return;
+    if (run.signal.aborted) return;
     await store.storeTaskResult(task.taskId, result.isError ? 'failed' : 'completed', result).catch(() => undefined);
   })();
 

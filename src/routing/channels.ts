@@ -42,6 +42,8 @@ export const channels = {
   control: (sessionId: string) => `mcp:control:${sessionId}`,
   /** Server→client messages of a legacy HTTP+SSE session (one stream per session). */
   sseToClient: (sessionId: string) => `mcp:sse:toclient:${sessionId}`,
+  /** Ids of tasks just cancelled, for the instance running each (one channel for all tasks). */
+  tasksCancelled: 'mcp:tasks:cancelled',
 };
 
 /** Prefix that, cut from a toClient channel name, leaves the stream key. */

@@ -3,13 +3,23 @@ import { isTerminal, type TaskRecord, type TaskRecords, type TaskTransition } fr
 /** The embedded mode's task records: expire lazily, like the Redis keys they stand for. */
 export class MemoryTaskRecords implements TaskRecords {
   private readonly records = new Map<string, { record: TaskRecord; expiresAt: number }>();
-  private readonly byUser = new Map<string, string[]>();
+  /** Per user, task id → when its record expires: the index the bound counts (as in Redis). */
+  private readonly byUser = new Map<string, Map<string, number>>();
 
-  async create(record: TaskRecord, ttlMs: number): Promise<void> {
-    this.records.set(record.task.taskId, { record: structuredClone(record), expiresAt: Date.now() + ttlMs });
-    const ids = this.byUser.get(record.userId) ?? [];
-    ids.unshift(record.task.taskId);
-    this.byUser.set(record.userId, ids);
+  async create(record: TaskRecord, ttlMs: number, limit: number): Promise<boolean> {
+    const now = Date.now();
+    const index = this.byUser.get(record.userId) ?? new Map<string, number>();
+    for (const [taskId, expiresAt] of index) {
+      if (expiresAt > now) continue;
+      index.delete(taskId);
+      this.records.delete(taskId);
+    }
+    if (limit > 0 && index.size >= limit) return false;
+    const expiresAt = now + ttlMs;
+    this.records.set(record.task.taskId, { record: structuredClone(record), expiresAt });
+    index.set(record.task.taskId, expiresAt);
+    this.byUser.set(record.userId, index);
+    return true;
   }
 
   async get(taskId: string): Promise<TaskRecord | null> {
@@ -29,9 +39,13 @@ export class MemoryTaskRecords implements TaskRecords {
   }
 
   async listForUser(userId: string, offset: number, count: number): Promise<string[]> {
-    const ids = (this.byUser.get(userId) ?? []).filter((id) => this.live(id));
-    this.byUser.set(userId, ids);
-    return ids.slice(offset, offset + count);
+    const now = Date.now();
+    // Latest expiry first, ties by id descending: ZRANGE … BYSCORE REV's order.
+    return [...(this.byUser.get(userId) ?? [])]
+      .filter(([, expiresAt]) => expiresAt > now)
+      .sort(([a, aExpires], [b, bExpires]) => bExpires - aExpires || (a < b ? 1 : a > b ? -1 : 0))
+      .slice(offset, offset + count)
+      .map(([taskId]) => taskId);
   }
 
   private live(taskId: string) {

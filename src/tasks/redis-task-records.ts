@@ -1,12 +1,30 @@
 import type { RedisClient } from '../routing/redis-connections.js';
-import { TASK_TTL, TERMINAL_STATUSES, type TaskRecord, type TaskRecords, type TaskTransition } from './task-records.js';
+import { TERMINAL_STATUSES, type TaskRecord, type TaskRecords, type TaskTransition } from './task-records.js';
 
 export const taskKeys = {
   /** → JSON TaskRecord; TTL = the task's ttl (1 s … 24 h). */
   task: (taskId: string) => `mcp:task:${taskId}`,
-  /** → sorted set of the user's task ids by creation time; TTL = the longest task ttl (24 h), renewed on create. */
+  /**
+   * → sorted set of the user's task ids, each scored by when its record expires
+   * (epoch ms); TTL = until the last of them expires (MAX_TASKS_PER_USER counts it).
+   */
   userTasks: (userId: string) => `mcp:user:${userId}:tasks`,
 };
+
+// Prune, count and add in one step, so that instances racing cannot pass the
+// bound together; a refused task leaves nothing behind. The index lives as long
+// as its longest-lived member, so that it never outlasts the records it counts.
+const CREATE = `
+local now = tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+local limit = tonumber(ARGV[6])
+if limit > 0 and redis.call('ZCARD', KEYS[2]) >= limit then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[5])
+redis.call('ZADD', KEYS[2], ARGV[4], ARGV[2])
+local last = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
+redis.call('PEXPIRE', KEYS[2], math.max(1, tonumber(last[2]) - now))
+return 1
+`;
 
 // Read-check-write in one step, so that a cancel and a completion racing on two
 // instances cannot both win: the first to reach a terminal status does.
@@ -28,14 +46,13 @@ return 1
 export class RedisTaskRecords implements TaskRecords {
   constructor(private readonly client: RedisClient) {}
 
-  async create(record: TaskRecord, ttlMs: number): Promise<void> {
-    const index = taskKeys.userTasks(record.userId);
-    await this.client
-      .multi()
-      .set(taskKeys.task(record.task.taskId), JSON.stringify(record), { expiration: { type: 'PX', value: ttlMs } })
-      .zAdd(index, { score: Date.now(), value: record.task.taskId })
-      .pExpire(index, TASK_TTL.maxMs)
-      .exec();
+  async create(record: TaskRecord, ttlMs: number, limit: number): Promise<boolean> {
+    const now = Date.now();
+    const reply = await this.client.eval(CREATE, {
+      keys: [taskKeys.task(record.task.taskId), taskKeys.userTasks(record.userId)],
+      arguments: [JSON.stringify(record), record.task.taskId, String(now), String(now + ttlMs), String(ttlMs), String(limit)],
+    });
+    return Number(reply) === 1;
   }
 
   async get(taskId: string): Promise<TaskRecord | null> {
@@ -51,18 +68,12 @@ export class RedisTaskRecords implements TaskRecords {
     return Number(applied) === 1;
   }
 
-  async listForUser(userId: string, offset: number, count: number): Promise<string[]> {
-    const index = taskKeys.userTasks(userId);
-    const ids = await this.client.zRange(index, offset, offset + count - 1, { REV: true });
-    if (ids.length === 0) return [];
-    // Members whose task expired are dropped from the index as they are met.
-    const batch = this.client.multi();
-    for (const id of ids) batch.exists(taskKeys.task(id));
-    const checks = await batch.execAsPipeline();
-    const alive: string[] = [];
-    const gone: string[] = [];
-    ids.forEach((id, i) => (Number(checks[i]) === 1 ? alive : gone).push(id));
-    if (gone.length > 0) await this.client.zRem(index, gone);
-    return alive;
+  listForUser(userId: string, offset: number, count: number): Promise<string[]> {
+    // Members already past their expiry are skipped here and pruned by the next creation.
+    return this.client.zRange(taskKeys.userTasks(userId), '+inf', `(${Date.now()}`, {
+      BY: 'SCORE',
+      REV: true,
+      LIMIT: { offset, count },
+    });
   }
 }

@@ -29,12 +29,23 @@ export interface TaskTransition {
   result?: Result;
 }
 
+/**
+ * Where task records live. Each user's records are indexed by when they expire:
+ * that index is what the bound on records per user counts, and what tasks/list
+ * pages over.
+ */
 export interface TaskRecords {
-  create(record: TaskRecord, ttlMs: number): Promise<void>;
+  /**
+   * Stores the record for ttlMs unless its user already has `limit` unexpired
+   * records, whatever their status (0 = no bound). Counting and adding are one
+   * step: instances racing cannot pass the bound together. False when refused
+   * (nothing stored).
+   */
+  create(record: TaskRecord, ttlMs: number, limit: number): Promise<boolean>;
   get(taskId: string): Promise<TaskRecord | null>;
   /** Applies the transition unless the task is terminal; false when refused or missing. */
   transition(taskId: string, change: TaskTransition): Promise<boolean>;
-  /** A user's task ids, newest first. */
+  /** A user's unexpired task ids, the latest to expire first. */
   listForUser(userId: string, offset: number, count: number): Promise<string[]>;
 }
 

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { CreateTaskOptions, TaskStore } from '@modelcontextprotocol/sdk/experimental/tasks/interfaces.js';
 import { ErrorCode, McpError, type Request, type RequestId, type Result, type Task } from '@modelcontextprotocol/sdk/types.js';
+import { LimitExceeded } from '../limits/limit-exceeded.js';
 import { effectiveTtl, isTerminal, type TaskRecord, type TaskRecords } from './task-records.js';
+import type { TaskRuns } from './task-runs.js';
 
 const PAGE_SIZE = 10;
 
@@ -13,19 +15,33 @@ export interface TaskRunners {
   isAlive(instanceId: string): Promise<boolean>;
 }
 
+/** What all sessions of one instance share for tasks. */
+export interface InstanceTasks {
+  records: TaskRecords;
+  /** Unexpired task records per user, all instances together (MAX_TASKS_PER_USER); 0 = no bound. */
+  perUser: number;
+  /** The tasks running on this instance, and the cancels that reach them. */
+  runs: TaskRuns;
+}
+
 /**
  * The SDK's TaskStore for one session, scoped to the session's user: a task
  * created in any session of a user is visible from all of them, on every
  * instance, and from no other user's (an unknown and a foreign task read the same).
  */
 export class UserTaskStore implements TaskStore {
+  private readonly records: TaskRecords;
+
   constructor(
-    private readonly records: TaskRecords,
+    private readonly tasks: InstanceTasks,
     private readonly userId: string,
     private readonly sessionId: string,
     private readonly runners: TaskRunners,
-  ) {}
+  ) {
+    this.records = tasks.records;
+  }
 
+  /** Refuses (LIMIT_EXCEEDED_CODE) once the user holds MAX_TASKS_PER_USER unexpired records. */
   async createTask(params: CreateTaskOptions, _requestId: RequestId, _request: Request): Promise<Task> {
     const ttl = effectiveTtl(params.ttl);
     const now = new Date().toISOString();
@@ -37,7 +53,8 @@ export class UserTaskStore implements TaskStore {
       lastUpdatedAt: now,
       pollInterval: Math.min(60_000, Math.max(100, params.pollInterval ?? 1000)),
     };
-    await this.records.create({ task, userId: this.userId, sessionId: this.sessionId, instanceId: this.runners.instanceId }, ttl);
+    const record: TaskRecord = { task, userId: this.userId, sessionId: this.sessionId, instanceId: this.runners.instanceId };
+    if (!(await this.records.create(record, ttl, this.tasks.perUser))) throw tooManyTasks(this.tasks.perUser);
     return task;
   }
 
@@ -66,7 +83,9 @@ export class UserTaskStore implements TaskStore {
     if (isTerminal(record.task.status)) {
       throw new McpError(ErrorCode.InvalidParams, `Task ${taskId} is already ${record.task.status}`);
     }
-    await this.records.transition(taskId, { status, statusMessage });
+    const applied = await this.records.transition(taskId, { status, statusMessage });
+    // Only the cancel that won tells the instance running the task to stop it.
+    if (applied && status === 'cancelled') await this.tasks.runs.cancelled(taskId);
   }
 
   async listTasks(cursor?: string): Promise<{ tasks: Task[]; nextCursor?: string }> {
@@ -96,6 +115,10 @@ export class UserTaskStore implements TaskStore {
     await this.records.transition(record.task.taskId, { status: 'failed', statusMessage: ORPHANED, result });
     return this.records.get(record.task.taskId);
   }
+}
+
+function tooManyTasks(limit: number): McpError {
+  return new LimitExceeded('MAX_TASKS_PER_USER', limit, 'user', 'task records for this user').toMcpError();
 }
 
 function notFound(taskId: string): McpError {
