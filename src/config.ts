@@ -53,7 +53,9 @@ const EnvSchema = z.object({
   MAX_SESSIONS_PER_INSTANCE: countOrOff.default(10_000),
   MAX_INFLIGHT_PER_SESSION: countOrOff.default(100),
   MAX_INFLIGHT_PER_USER: countOrOff.optional(),
+  MAX_INFLIGHT_PER_INSTANCE: countOrOff.default(5000),
   MAX_TASKS_PER_USER: countOrOff.default(1000),
+  MAX_RUNNING_TASKS_PER_INSTANCE: countOrOff.default(1000),
   MAX_INIT_PARAMS_BYTES: positiveInt.min(512).default(8192),
   MAX_ID_LENGTH: positiveInt.min(16).max(4096).default(256),
   EVENT_LOG_MAX_EVENTS: positiveInt.min(10).default(1000),
@@ -132,8 +134,12 @@ export interface Limits {
   inflightPerSession: number;
   /** Requests being served at once for one user, on the instance running them. */
   inflightPerUser: number;
+  /** Requests being served at once on one instance. */
+  inflightPerInstance: number;
   /** Task records (any status, until they expire) per user; counts with AUTH_MODE=none too (one shared user). */
   tasksPerUser: number;
+  /** Tasks running at once on one instance (a task's tool runs after its call was answered). */
+  runningTasksPerInstance: number;
   /** Serialized size of initialize's params (capabilities, clientInfo), which the session stores. */
   initParamsBytes: number;
   /** Characters of a request id or progress token. */
@@ -250,7 +256,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       sessionsPerInstance: e.MAX_SESSIONS_PER_INSTANCE,
       inflightPerSession: e.MAX_INFLIGHT_PER_SESSION,
       inflightPerUser: e.MAX_INFLIGHT_PER_USER ?? perUser(200),
+      inflightPerInstance: e.MAX_INFLIGHT_PER_INSTANCE,
       tasksPerUser: e.MAX_TASKS_PER_USER,
+      runningTasksPerInstance: e.MAX_RUNNING_TASKS_PER_INSTANCE,
       initParamsBytes: e.MAX_INIT_PARAMS_BYTES,
       idLength: e.MAX_ID_LENGTH,
       eventLogEvents: e.EVENT_LOG_MAX_EVENTS,

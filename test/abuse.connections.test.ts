@@ -6,6 +6,7 @@
  * Other addresses are served throughout. (Any 127.x.y.z reaches a server on
  * 127.0.0.1: each stands for one client address.)
  */
+import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
 import { startAuthDeployment, type AuthDeployment } from './support/auth-instances.js';
@@ -45,8 +46,8 @@ describe('requests that never finish arriving', () => {
 
   beforeAll(async () => {
     deployment = await startAuthDeployment(undefined, 1, { HEADERS_TIMEOUT_S: '1', BODY_TIMEOUT_S: '2' });
-    token = (await signIn(deployment.baseUri, 'slowloris')).tokens.access_token;
-    other = (await signIn(deployment.baseUri, 'patient')).tokens.access_token;
+    token = (await signIn(deployment.baseUri, `slowloris-${randomUUID()}`)).tokens.access_token;
+    other = (await signIn(deployment.baseUri, `patient-${randomUUID()}`)).tokens.access_token;
   });
 
   afterAll(async () => {
@@ -89,7 +90,7 @@ describe('connections per client address', () => {
 
   beforeAll(async () => {
     deployment = await startAuthDeployment(undefined, 1, { MAX_CONNECTIONS_PER_IP: '10' });
-    other = (await signIn(deployment.baseUri, 'patient')).tokens.access_token;
+    other = (await signIn(deployment.baseUri, `patient-${randomUUID()}`)).tokens.access_token;
   });
 
   afterAll(async () => {

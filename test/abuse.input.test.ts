@@ -6,6 +6,7 @@
  * Each refusal names its setting; nothing is created for a refused request; a
  * second user is served.
  */
+import { randomUUID } from 'node:crypto';
 import { keys } from '../src/routing/channels.js';
 import { eventSize } from '../src/routing/event-store.js';
 import { authBackendCases, type AuthDeployment } from './support/auth-instances.js';
@@ -40,8 +41,8 @@ describe.each(authBackendCases({ EVENT_LOG_MAX_EVENTS: String(LOG.events), EVENT
       deployment = await start();
       A = deployment.urls[0]!;
       B = deployment.urls.at(-1)!;
-      alice = (await signIn(deployment.baseUri, 'alice')).tokens.access_token;
-      bob = (await signIn(deployment.baseUri, 'bob')).tokens.access_token;
+      alice = (await signIn(deployment.baseUri, `alice-${randomUUID()}`)).tokens.access_token;
+      bob = (await signIn(deployment.baseUri, `bob-${randomUUID()}`)).tokens.access_token;
     });
 
     afterAll(async () => {

@@ -5,6 +5,7 @@
  * with its result, and other sessions go on; new sessions are refused with 503
  * until Redis has room again. On a private Redis, with two instances.
  */
+import { randomUUID } from 'node:crypto';
 import { createClient } from 'redis';
 import { startAuthDeployment, type AuthDeployment } from './support/auth-instances.js';
 import { signIn } from './support/auth-flow.js';
@@ -33,8 +34,8 @@ afterAll(async () => {
 
 test('a call running through several lease periods at maxmemory finishes with its result; other sessions are served; new ones get 503 until there is room', async () => {
   const [A, B] = deployment.urls as [string, string];
-  const alice = (await signIn(deployment.baseUri, 'alice')).tokens.access_token;
-  const bob = (await signIn(deployment.baseUri, 'bob')).tokens.access_token;
+  const alice = (await signIn(deployment.baseUri, `alice-${randomUUID()}`)).tokens.access_token;
+  const bob = (await signIn(deployment.baseUri, `bob-${randomUUID()}`)).tokens.access_token;
   const aliceSession = await openSession(A, alice);
   const bobSession = await openSession(A, bob);
   // Warm bob's path (token verified and cached, session known to B) before Redis fills up.

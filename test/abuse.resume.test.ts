@@ -6,6 +6,7 @@
  * waiting for the deadline. Measured on a private Redis: bytes Redis sends for a
  * flood of bogus resumes on a session whose log is full.
  */
+import { randomUUID } from 'node:crypto';
 import { createClient } from 'redis';
 import { startAuthDeployment, type AuthDeployment } from './support/auth-instances.js';
 import { signIn } from './support/auth-flow.js';
@@ -24,8 +25,8 @@ beforeAll(async () => {
   admin = createClient({ url: redis.url });
   await admin.connect();
   deployment = await startAuthDeployment(redis.url, 2, { REQUEST_TIMEOUT_S: '60' });
-  alice = (await signIn(deployment.baseUri, 'alice')).tokens.access_token;
-  bob = (await signIn(deployment.baseUri, 'bob')).tokens.access_token;
+  alice = (await signIn(deployment.baseUri, `alice-${randomUUID()}`)).tokens.access_token;
+  bob = (await signIn(deployment.baseUri, `bob-${randomUUID()}`)).tokens.access_token;
 });
 
 afterAll(async () => {

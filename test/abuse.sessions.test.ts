@@ -5,6 +5,7 @@
  * (MAX_INFLIGHT_PER_USER); sessions per instance (MAX_SESSIONS_PER_INSTANCE).
  * Each refusal names its setting, and another user is served meanwhile.
  */
+import { randomUUID } from 'node:crypto';
 import { authBackendCases, type AuthDeployment } from './support/auth-instances.js';
 import { signIn } from './support/auth-flow.js';
 import { expectServed } from './support/abuse.js';
@@ -36,7 +37,7 @@ describe.each(authBackendCases({ MAX_SESSIONS_PER_USER: '3', MAX_INFLIGHT_PER_SE
     let A: string;
     let B: string;
     /** A fresh user for each role of each test: every session a test opens counts against its user. */
-    const user = async (name: string) => (await signIn(deployment.baseUri, name)).tokens.access_token;
+    const user = async (name: string) => (await signIn(deployment.baseUri, `${name}-${randomUUID()}`)).tokens.access_token;
 
     beforeAll(async () => {
       deployment = await start();

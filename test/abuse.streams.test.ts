@@ -5,6 +5,7 @@
  * streams per user are bounded (MAX_STREAMS_PER_USER). Another user stays served
  * throughout. Over both backends, with authorization on (two users).
  */
+import { randomUUID } from 'node:crypto';
 import { authBackendCases, type AuthDeployment } from './support/auth-instances.js';
 import { signIn } from './support/auth-flow.js';
 import { acceptedSockets, expectServed, rssMB, sampleMax, unreadResponse } from './support/abuse.js';
@@ -26,14 +27,16 @@ describe.each(authBackendCases({ STREAM_BUFFER_MAX_BYTES: String(BOUND), MAX_STR
   let A: string;
   let B: string;
   let alice: string;
+  let aliceId: string;
   let bob: string;
 
   beforeAll(async () => {
     deployment = await start();
     A = deployment.urls[0]!;
     B = deployment.urls.at(-1)!;
-    alice = (await signIn(deployment.baseUri, 'alice')).tokens.access_token;
-    bob = (await signIn(deployment.baseUri, 'bob')).tokens.access_token;
+    aliceId = `alice-${randomUUID()}`;
+    alice = (await signIn(deployment.baseUri, aliceId)).tokens.access_token;
+    bob = (await signIn(deployment.baseUri, `bob-${randomUUID()}`)).tokens.access_token;
   });
 
   afterAll(async () => {
@@ -78,7 +81,7 @@ describe.each(authBackendCases({ STREAM_BUFFER_MAX_BYTES: String(BOUND), MAX_STR
       ),
     );
     // Each POST holds a stream on B (the edge) while its call runs.
-    await waitUntil(() => deployment.servers.at(-1)!.runtime.streams.held('alice') === 6, 5000, 'six open streams');
+    await waitUntil(() => deployment.servers.at(-1)!.runtime.streams.held(aliceId) === 6, 5000, 'six open streams');
     const refused = await post(B, sessionId, toolCall(200, 'echo', { message: 'one too many' }), undefined, alice);
     expect(refused.status).toBe(429);
     expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
@@ -89,7 +92,7 @@ describe.each(authBackendCases({ STREAM_BUFFER_MAX_BYTES: String(BOUND), MAX_STR
     // The same user on another instance (its own budget there), and another user here, are served.
     await expectServed(B, bob);
     controllers[0]!.abort();
-    await waitUntil(() => deployment.servers.at(-1)!.runtime.streams.held('alice') === 5, 5000, 'a stream released');
+    await waitUntil(() => deployment.servers.at(-1)!.runtime.streams.held(aliceId) === 5, 5000, 'a stream released');
     const admitted = await post(B, sessionId, toolCall(201, 'echo', { message: 'room again' }), undefined, alice);
     expect(sseMessages(await admitted.text())[0]?.result.content[0].text).toBe('Echo: room again');
     for (const controller of controllers) controller.abort();
@@ -128,8 +131,8 @@ describe.each(
 
   beforeAll(async () => {
     deployment = await start();
-    alice = (await signIn(deployment.baseUri, 'alice')).tokens.access_token;
-    bob = (await signIn(deployment.baseUri, 'bob')).tokens.access_token;
+    alice = (await signIn(deployment.baseUri, `alice-${randomUUID()}`)).tokens.access_token;
+    bob = (await signIn(deployment.baseUri, `bob-${randomUUID()}`)).tokens.access_token;
   });
 
   afterAll(async () => {

@@ -66,7 +66,7 @@ export function legacySseStream(rt: Runtime, keepAlive: KeepAlive): RequestHandl
           }),
         );
       } else if (incoming?.type === 'terminated') close();
-      if (writer.isFull) {
+      if (writer.isFull && writer.isOpen) {
         rt.logger.warn('stream cut: its client does not read', { sessionId, kind: 'legacy', limit: rt.config.limits.streamBufferBytes });
         writer.cut();
       }

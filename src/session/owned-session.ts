@@ -2,13 +2,13 @@ import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { Budget } from '../limits/budget.js';
 import { createEverythingServer } from '../mcp/everything-server.js';
 import { initialFeatureState, type SessionFeatureState, type StandaloneListener } from '../mcp/session-features.js';
+import { attachTaskRuns } from '../mcp/tasks.js';
 import type { Logger } from '../observability/logger.js';
 import type { MessageBus } from '../routing/bus.js';
 import { channels } from '../routing/channels.js';
 import type { EventStore } from '../routing/event-store.js';
 import { ControlEnvelopeSchema, decode, ToServerEnvelopeSchema } from '../routing/envelopes.js';
-import type { TaskRecords } from '../tasks/task-records.js';
-import { UserTaskStore, type TaskRunners } from '../tasks/user-task-store.js';
+import { UserTaskStore, type InstanceTasks, type TaskRunners } from '../tasks/user-task-store.js';
 import { OwnerTransport } from './owner-transport.js';
 import { serializeSession, type InitParams } from './persisted-session.js';
 import type { SessionDirectory, SessionMeta, SessionRecord } from './session-directory.js';
@@ -16,7 +16,7 @@ import type { SessionDirectory, SessionMeta, SessionRecord } from './session-dir
 export interface OwnedSessionDeps {
   bus: MessageBus;
   events: EventStore;
-  tasks: TaskRecords;
+  tasks: InstanceTasks;
   /** Instance liveness: a task whose instance died is failed when read. */
   lease: TaskRunners;
   directory: SessionDirectory;
@@ -99,6 +99,7 @@ export class OwnedSession implements StandaloneListener {
     });
     this.server = server;
     this.disposeFeatures = dispose;
+    attachTaskRuns(server, this.deps.tasks.runs);
     server.onerror = (error) => this.deps.logger.debug('mcp server error', { sessionId: this.sessionId, error: error.message });
     await server.connect(this.transport);
     if (this.restored?.init) await this.transport.rehydrate(this.restored.init);

@@ -32,6 +32,9 @@ export interface InflightBudget {
   acquire(): () => void;
 }
 
+/** Refusals on their way at once in a session whose in-flight requests are not bounded. */
+const MAX_REFUSALS_IN_FLIGHT = 100;
+
 /** Request id of the silent initialize that rebuilds a session (never a client's: it is not sent to any). */
 const REHYDRATE_ID = 'mcp-session-rehydrate';
 
@@ -57,6 +60,16 @@ export class OwnerTransport implements Transport {
 
   /** Requests being served, by stream key, with the delivery id of the HTTP request waiting for each. */
   private readonly inflight = new Map<string, InFlight>();
+  /**
+   * Requests that hold a unit of the in-flight budgets: being served, or their
+   * answer still on its way to Redis. Counting the answer too is what bounds the
+   * answers an instance holds when a client sends faster than Redis takes them.
+   */
+  private holding = 0;
+  /** Refusals on their way to Redis: bounded like requests, or a flood of refused requests would pile them up. */
+  private refusing = 0;
+  /** Whether refusals were dropped since the last one that went out (logged once per burst). */
+  private droppingRefusals = false;
   private closed = false;
   private protocolVersion: string | undefined;
   private readonly positions: PositionClock;
@@ -164,6 +177,13 @@ export class OwnerTransport implements Transport {
       const answered = this.settle(key);
       if (!answered) return; // cancelled or already answered: nobody waits for it
       delivery = answered.delivery;
+      // Its budget unit comes back once the answer is out (or could not be sent).
+      try {
+        await this.deliver(key, message, delivery);
+      } finally {
+        answered.release();
+      }
+      return;
     } else if (options?.relatedRequestId !== undefined) {
       const related = streamKeyFor(options.relatedRequestId);
       // Once its request is answered, a related message has no stream; the standalone one carries it.
@@ -172,6 +192,11 @@ export class OwnerTransport implements Transport {
         delivery = this.inflight.get(related)?.delivery;
       }
     }
+    await this.deliver(key, message, delivery);
+  }
+
+  /** Stores (Streamable HTTP) and publishes one server message on its stream. */
+  private async deliver(key: string, message: JSONRPCMessage, delivery: string | undefined): Promise<void> {
     const json = JSON.stringify(message);
     if (!this.log || key === this.initializeKey) {
       await this.publishRaw(key, serializeReply(json, delivery));
@@ -228,7 +253,10 @@ export class OwnerTransport implements Transport {
   async close(): Promise<void> {
     if (this.closed) return;
     const waiting = [...this.inflight];
-    for (const [key] of waiting) this.settle(key);
+    for (const [key, inflight] of waiting) {
+      this.settle(key);
+      inflight.release();
+    }
     const reason = this.closeMode === 'terminate' ? 'Session terminated' : 'The server running this session moved it; retry the request';
     await Promise.allSettled(
       waiting.map(([key, { id, delivery }]) =>
@@ -247,27 +275,40 @@ export class OwnerTransport implements Transport {
     const key = streamKeyFor(requestId);
     const cancelled = this.settle(key);
     if (!cancelled) return;
+    cancelled.release();
     void this.publish(key, envelope.end('Request cancelled by the client', cancelled.delivery)).catch(() => undefined);
   }
 
   /** Admits one more request: within the session's bound and its user's budget, or throws LimitExceeded. */
   private admit(): () => void {
     const { perSession } = this.budget;
-    if (perSession > 0 && this.inflight.size >= perSession) {
+    if (perSession > 0 && this.holding >= perSession) {
       throw new LimitExceeded('MAX_INFLIGHT_PER_SESSION', perSession, 'session', 'requests in flight in this session');
     }
-    return this.budget.acquire();
+    const releaseShared = this.budget.acquire();
+    this.holding += 1;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.holding -= 1;
+      releaseShared();
+    };
   }
 
-  /** A request is over (answered, cancelled, or the session closing): nobody waits for it any more. */
+  /** A request is over (answered, cancelled, or the session closing): nobody waits for it any more. Its budget unit is the caller's to give back. */
   private settle(key: string): InFlight | undefined {
     const inflight = this.inflight.get(key);
     if (!inflight) return undefined;
     this.inflight.delete(key);
-    inflight.release();
     return inflight;
   }
 
+  /**
+   * Answers a request with an error. A client sending faster than its refusals
+   * reach Redis gets no answer for the excess (it is refusing its own answers):
+   * at most the session's in-flight bound of refusals is on its way at once.
+   */
   private async reject(
     key: string,
     id: RequestId,
@@ -276,7 +317,21 @@ export class OwnerTransport implements Transport {
     code: number = ErrorCode.InvalidRequest,
     data?: Record<string, string | number>,
   ): Promise<void> {
-    await this.publish(key, envelope.rejected(delivery ?? '', id, code, reason, data)).catch((error: Error) => this.onerror?.(error));
+    const bound = this.budget.perSession || MAX_REFUSALS_IN_FLIGHT;
+    if (this.refusing >= bound) {
+      if (!this.droppingRefusals) this.onerror?.(new Error('requests dropped unanswered: the client sends faster than it is refused'));
+      this.droppingRefusals = true;
+      return;
+    }
+    this.droppingRefusals = false;
+    this.refusing += 1;
+    try {
+      await this.publish(key, envelope.rejected(delivery ?? '', id, code, reason, data));
+    } catch (error) {
+      this.onerror?.(error as Error);
+    } finally {
+      this.refusing -= 1;
+    }
   }
 
   private publish(key: string, payload: ToClientEnvelope, evenIfClosed = false): Promise<void> {

@@ -5,6 +5,8 @@ import { LoadShedder } from '../limits/load-shedder.js';
 import type { Backend } from '../routing/backend.js';
 import { MAX_RECONNECT_DELAY_MS } from '../routing/redis-connections.js';
 import type { Logger } from '../observability/logger.js';
+import { TaskRuns } from '../tasks/task-runs.js';
+import type { InstanceTasks } from '../tasks/user-task-store.js';
 import { ClientStreamHub } from './client-stream-hub.js';
 import { HeldStreams } from './held-streams.js';
 import { InstanceLease } from './instance-lease.js';
@@ -36,6 +38,8 @@ export interface Runtime {
   directory: SessionDirectory;
   lease: InstanceLease;
   host: SessionHost;
+  /** Task records, the bound per user, and the tasks running here. */
+  tasks: InstanceTasks;
   hub: ClientStreamHub;
   watch: OwnerWatch;
   held: HeldStreams;
@@ -59,7 +63,8 @@ export async function startRuntime(config: Config, backend: Backend, logger: Log
   const directory = new SessionDirectory(backend.kv, backend.events, config.sessionIdleTimeoutMs);
   const lease = new InstanceLease(instanceId, backend.kv, config.instanceLeaseTtlMs, log);
   await lease.start();
-  const host = new SessionHost(directory, backend.bus, backend.events, backend.tasks, lease, log, {
+  const tasks: InstanceTasks = { records: backend.tasks, perUser: config.limits.tasksPerUser, runs: new TaskRuns(backend.bus, backend.tasks, log, config.limits.runningTasksPerInstance) };
+  const host = new SessionHost(directory, backend.bus, backend.events, tasks, lease, log, {
     instanceId,
     idleTimeoutMs: config.sessionIdleTimeoutMs,
     evictAfterMs: Math.min(config.sessionEvictAfterMs, config.sessionIdleTimeoutMs),
@@ -86,6 +91,7 @@ export async function startRuntime(config: Config, backend: Backend, logger: Log
     directory,
     lease,
     host,
+    tasks,
     hub,
     watch,
     held,
@@ -105,6 +111,7 @@ export async function startRuntime(config: Config, backend: Backend, logger: Log
         while (requests.active > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
       })();
       await Promise.all([host.releaseAll('instance stopping', deadline), streamsDone]);
+      await tasks.runs.stop();
       await lease.stop();
     },
   };

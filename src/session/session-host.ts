@@ -6,7 +6,7 @@ import type { MessageBus } from '../routing/bus.js';
 import { channels } from '../routing/channels.js';
 import { envelope } from '../routing/envelopes.js';
 import type { EventStore } from '../routing/event-store.js';
-import type { TaskRecords } from '../tasks/task-records.js';
+import type { InstanceTasks } from '../tasks/user-task-store.js';
 import type { InstanceLease } from './instance-lease.js';
 import { OwnedSession } from './owned-session.js';
 import { parseSession } from './persisted-session.js';
@@ -29,6 +29,7 @@ export interface SessionHostOptions {
     sessionsPerInstance: number;
     inflightPerSession: number;
     inflightPerUser: number;
+    inflightPerInstance: number;
   };
 }
 
@@ -50,21 +51,21 @@ export class SessionHost {
   private readonly activations = new Map<string, Promise<Activation>>();
   private readonly sweepTimer: NodeJS.Timeout;
   private lastSweep = Date.now();
-  /** Requests in flight per user, over every session this instance runs. */
+  /** Requests in flight per user, over every session this instance runs, and in all. */
   private readonly inflight: Budget;
 
   constructor(
     private readonly directory: SessionDirectory,
     private readonly bus: MessageBus,
     private readonly events: EventStore,
-    private readonly tasks: TaskRecords,
+    private readonly tasks: InstanceTasks,
     private readonly lease: InstanceLease,
     private readonly logger: Logger,
     private readonly options: SessionHostOptions,
   ) {
     this.inflight = new Budget(
       { limit: options.limits.inflightPerUser, setting: 'MAX_INFLIGHT_PER_USER', scope: 'user', what: 'requests in flight for this user on this instance' },
-      { limit: 0, setting: '', scope: 'instance', what: '' },
+      { limit: options.limits.inflightPerInstance, setting: 'MAX_INFLIGHT_PER_INSTANCE', scope: 'instance', what: 'requests in flight on this instance' },
     );
     const sweepMs = Math.max(200, Math.min(options.idleTimeoutMs / 4, options.evictAfterMs / 2, 30_000));
     this.sweepTimer = setInterval(() => {

@@ -2,6 +2,7 @@
  * What the abuse suites share: a second user's ordinary work, timed; clients that
  * stop reading; and what an instance holds for each connection it accepted.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import http, { type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { openSession, post, sseMessages, toolCall } from './raw-mcp.js';
@@ -111,4 +112,50 @@ export function unreadResponse(url: string, request: RawRequest, readUntil?: Reg
 /** This process's resident set, in MB. */
 export function rssMB(): number {
   return process.memoryUsage.rss() / 1048576;
+}
+
+/** The resident set of another process (an instance started as a child), in MB. */
+export function processRssMB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? 0) / 1024;
+}
+
+/** File descriptors another process holds open (its sockets among them). */
+export function processOpenFds(pid: number): number {
+  return readdirSync(`/proc/${pid}/fd`).length;
+}
+
+/** Latencies of a repeated call, with the share that failed. */
+export function latencies() {
+  const times: number[] = [];
+  let failures = 0;
+  return {
+    record: (ms: number) => void times.push(ms),
+    fail: () => void (failures += 1),
+    get count() {
+      return times.length;
+    },
+    get failures() {
+      return failures;
+    },
+    percentile(p: number): number {
+      const sorted = [...times].sort((a, b) => a - b);
+      return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.POSITIVE_INFINITY;
+    },
+  };
+}
+
+/** One request from a chosen client address (fetch cannot pick one); resolves with the whole answer. */
+export function requestFrom(url: string, request: RawRequest): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(new URL(request.path, url), { method: request.method, headers: request.headers, localAddress: request.localAddress, agent: false }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.once('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      res.once('error', reject);
+    });
+    req.once('error', reject);
+    req.end(request.body);
+  });
 }
