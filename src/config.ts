@@ -54,6 +54,8 @@ const EnvSchema = z.object({
   MAX_INFLIGHT_PER_SESSION: countOrOff.default(100),
   MAX_INFLIGHT_PER_USER: countOrOff.optional(),
   MAX_INFLIGHT_PER_INSTANCE: countOrOff.default(5000),
+  MAX_SUBSCRIPTIONS_PER_USER: countOrOff.optional(),
+  MAX_SUBSCRIPTIONS_PER_INSTANCE: countOrOff.default(10_000),
   MAX_TASKS_PER_USER: countOrOff.default(1000),
   MAX_RUNNING_TASKS_PER_INSTANCE: countOrOff.default(1000),
   MAX_INIT_PARAMS_BYTES: positiveInt.min(512).default(8192),
@@ -136,6 +138,9 @@ export interface Limits {
   inflightPerUser: number;
   /** Requests being served at once on one instance. */
   inflightPerInstance: number;
+  /** Resource subscriptions per user over the sessions one instance runs, and per instance (each one is reported every tick). */
+  subscriptionsPerUser: number;
+  subscriptionsPerInstance: number;
   /** Task records (any status, until they expire) per user; counts with AUTH_MODE=none too (one shared user). */
   tasksPerUser: number;
   /** Tasks running at once on one instance (a task's tool runs after its call was answered). */
@@ -257,6 +262,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       inflightPerSession: e.MAX_INFLIGHT_PER_SESSION,
       inflightPerUser: e.MAX_INFLIGHT_PER_USER ?? perUser(200),
       inflightPerInstance: e.MAX_INFLIGHT_PER_INSTANCE,
+      subscriptionsPerUser: e.MAX_SUBSCRIPTIONS_PER_USER ?? perUser(1000),
+      subscriptionsPerInstance: e.MAX_SUBSCRIPTIONS_PER_INSTANCE,
       tasksPerUser: e.MAX_TASKS_PER_USER,
       runningTasksPerInstance: e.MAX_RUNNING_TASKS_PER_INSTANCE,
       initParamsBytes: e.MAX_INIT_PARAMS_BYTES,

@@ -2,7 +2,8 @@
  * What one user may make the service run (DESIGN §13): live sessions per user,
  * on all instances together (MAX_SESSIONS_PER_USER); requests in flight per
  * session (MAX_INFLIGHT_PER_SESSION) and per user on the instance running them
- * (MAX_INFLIGHT_PER_USER); sessions per instance (MAX_SESSIONS_PER_INSTANCE).
+ * (MAX_INFLIGHT_PER_USER); resource subscriptions per user on the instance running
+ * the sessions (MAX_SUBSCRIPTIONS_PER_USER); sessions per instance (MAX_SESSIONS_PER_INSTANCE).
  * Each refusal names its setting, and another user is served meanwhile.
  */
 import { randomUUID } from 'node:crypto';
@@ -30,7 +31,9 @@ function cancel(requestId: number) {
   return { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId, reason: 'done with it' } };
 }
 
-describe.each(authBackendCases({ MAX_SESSIONS_PER_USER: '3', MAX_INFLIGHT_PER_SESSION: '2', MAX_INFLIGHT_PER_USER: '3' }))(
+describe.each(
+  authBackendCases({ MAX_SESSIONS_PER_USER: '3', MAX_INFLIGHT_PER_SESSION: '2', MAX_INFLIGHT_PER_USER: '3' }),
+)(
   'per-user budgets on %s',
   (_name, start) => {
     let deployment: AuthDeployment;
@@ -116,6 +119,46 @@ describe.each(authBackendCases({ MAX_SESSIONS_PER_USER: '3', MAX_INFLIGHT_PER_SE
     });
   },
 );
+
+describe.each(authBackendCases({ MAX_SUBSCRIPTIONS_PER_USER: '150' }))('resource subscriptions on %s', (_name, start) => {
+  let deployment: AuthDeployment;
+  let A: string;
+  let B: string;
+  const user = async (name: string) => (await signIn(deployment.baseUri, `${name}-${randomUUID()}`)).tokens.access_token;
+
+  beforeAll(async () => {
+    deployment = await start();
+    A = deployment.urls[0]!;
+    B = deployment.urls.at(-1)!;
+  });
+
+  afterAll(async () => {
+    await deployment?.stop();
+  });
+
+  test('resource subscriptions per user, over the sessions one instance runs: past MAX_SUBSCRIPTIONS_PER_USER an error names it', async () => {
+    const [dora, erin] = [await user('dora'), await user('erin')];
+    const subscribe = (from: number, count: number) =>
+      Array.from({ length: count }, (_, i) => ({ jsonrpc: '2.0', id: from + i, method: 'resources/subscribe', params: { uri: `test://static/resource/${((from + i) % 100) + 1}` } }));
+    const [first, second] = [await openSession(A, dora), await openSession(A, dora)];
+    const answers = async (sessionId: string, batch: unknown[], token: string) => sseMessages(await (await post(B, sessionId, batch, undefined, token)).text());
+    expect((await answers(first, subscribe(0, 100), dora)).every((a) => a.result)).toBe(true);
+    expect((await answers(second, subscribe(0, 50), dora)).every((a) => a.result)).toBe(true);
+    const [refused] = await answers(second, subscribe(50, 1), dora);
+    expect(refused!.error.code).toBe(-32000);
+    expect(refused!.error.message).toContain('MAX_SUBSCRIPTIONS_PER_USER');
+    expect(refused!.error.data).toEqual({ limit: 'MAX_SUBSCRIPTIONS_PER_USER', max: 150, scope: 'user' });
+    // Another user is not affected.
+    const erins = await openSession(A, erin);
+    expect((await answers(erins, subscribe(0, 10), erin)).every((a) => a.result)).toBe(true);
+    // An unsubscribe, or the end of a session, gives its subscriptions back.
+    const unsubscribe = { jsonrpc: '2.0', id: 900, method: 'resources/unsubscribe', params: { uri: 'test://static/resource/1' } };
+    expect((await answers(first, [unsubscribe], dora))[0]!.result).toEqual({});
+    expect((await answers(second, subscribe(50, 1), dora))[0]!.result).toEqual({});
+    expect((await fetch(`${B}/mcp`, { method: 'DELETE', headers: mcpHeaders(dora, first) })).status).toBe(200);
+    await waitUntil(async () => (await answers(second, subscribe(60, 1), dora))[0]?.result !== undefined, 3000, 'places freed by the deleted session');
+  });
+});
 
 describe('sessions held by one instance', () => {
   let server: RunningServer;

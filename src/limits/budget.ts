@@ -28,6 +28,15 @@ export class Budget {
     const held = this.counts.get(key) ?? 0;
     if (this.perKey.limit > 0 && held >= this.perKey.limit) throw exceeded(this.perKey);
     if (this.overall.limit > 0 && this.total >= this.overall.limit) throw exceeded(this.overall);
+    return this.hold(key);
+  }
+
+  /**
+   * Counts one unit for `key` whatever the bounds: for what was admitted before,
+   * elsewhere (a session rebuilt on this instance keeps what it had).
+   */
+  hold(key: string): () => void {
+    const held = this.counts.get(key) ?? 0;
     this.counts.set(key, held + 1);
     this.total += 1;
     let released = false;

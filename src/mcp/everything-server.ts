@@ -55,7 +55,7 @@ const SHARED_SCHEMA_VALIDATOR = new AjvJsonSchemaValidator();
 
 export interface EverythingServer {
   server: Server;
-  /** Stops the session's timers; call when the session ends. */
+  /** Stops the session's timers and gives back its subscriptions; call when the session ends here. */
   dispose(): void;
 }
 
@@ -83,10 +83,15 @@ export function createEverythingServer(options: EverythingServerOptions): Everyt
 
   registerToolHandlers(server, state, controls);
   registerResourceHandlers(server);
-  registerSubscriptionHandlers(server, state, () => {
-    ticker.refresh();
-    stateChanged();
-  });
+  const releaseSubscriptions = registerSubscriptionHandlers(
+    server,
+    state,
+    () => {
+      ticker.refresh();
+      stateChanged();
+    },
+    options.subscriptionBudget,
+  );
   registerPromptHandlers(server, state);
   registerCompletionHandler(server);
   registerLoggingHandlers(server, state, stateChanged);
@@ -97,6 +102,7 @@ export function createEverythingServer(options: EverythingServerOptions): Everyt
     dispose: () => {
       ticker.dispose();
       simulatedLogger.dispose();
+      releaseSubscriptions();
     },
   };
 }

@@ -42,6 +42,14 @@ export interface StandaloneListener {
   onChange(callback: () => void): void;
 }
 
+/** The instance's budget of resource subscriptions, for one session's user. */
+export interface SubscriptionBudget {
+  /** One more subscription, or throws LimitExceeded. Returns the function that gives it back. */
+  admit(): () => void;
+  /** Counts a subscription the session already had (it was rebuilt here): never refused. */
+  hold(): () => void;
+}
+
 export interface EverythingServerOptions {
   sessionId: string;
   state: SessionFeatureState;
@@ -64,6 +72,8 @@ export interface EverythingServerOptions {
    * task-augmented tools/call and tasks/get, result, list and cancel.
    */
   taskStore?: TaskStore;
+  /** Counts the session's subscriptions against the instance's budgets; none = not counted. */
+  subscriptionBudget?: SubscriptionBudget;
 }
 
 export function initialFeatureState(): SessionFeatureState {

@@ -60,8 +60,10 @@ export class RedisEventStore implements EventStore {
 /**
  * The owner's writer of one session's log. It counts what the log holds, so that
  * an append is one RPUSHX (one command per server message, as a tool call's
- * budget has it) until a bound would be passed; that append goes through the
- * script, which trims the log down to the kept levels and reports what it holds.
+ * budget has it) until a bound would be passed. Past the count bound, an LTRIM
+ * goes with the RPUSHX (once per quarter of the bound); past the byte bound the
+ * append goes through the script, which trims the log down to the kept levels
+ * and reports what it holds.
  * A writer that does not know the log (a session taken over) starts with the
  * script. Were two instances to write one log for a moment (a handover), the
  * counts are approximate until the next trim; the count bound still holds.
@@ -85,12 +87,20 @@ class LogWriter implements EventLogWriter {
     const head = `${event.position}\n${event.delivery}\n${event.streamKey}`;
     const size = eventSize(event);
     const tally = this.tally;
-    if (tally && tally.events + 1 <= this.bounds.maxEvents && tally.bytes + size <= this.bounds.maxBytes) {
+    if (tally && tally.bytes + size <= this.bounds.maxBytes) {
       tally.events += 1;
       tally.bytes += size;
       tally.total += size;
       const element = `${head}\n${tally.total}\n${event.message}`;
-      if ((await this.untimed.rPushX(this.key, element)) > 0) return;
+      const pushed = this.untimed.rPushX(this.key, element);
+      if (tally.events > this.bounds.maxEvents) {
+        // Past the count bound: one LTRIM in the same write keeps the newest. The bytes dropped
+        // are not known here: the tally keeps an upper bound, and the byte bound's script (which
+        // measures) runs sooner rather than later.
+        tally.events = keptAfterTrim(this.bounds).maxEvents;
+        await this.untimed.lTrim(this.key, -tally.events, -1);
+      }
+      if ((await pushed) > 0) return;
       // The list expired or was never created: create it with its TTL (never a list without one).
       await this.client.multi().rPush(this.key, element).pExpire(this.key, this.ttlMs).exec();
       this.tally = { events: 1, bytes: size, total: tally.total };

@@ -26,6 +26,8 @@ export interface OwnedSessionDeps {
   requestTimeoutMs: number;
   /** Requests in flight: the bound per session, and the budget per user shared by the instance's sessions. */
   inflight: { perSession: number; perUser: Budget };
+  /** Resource subscriptions per user and in all, shared by the instance's sessions. */
+  subscriptions: Budget;
   /** Called when a shutdown for this session arrives on its control channel. */
   onShutdownRequest: (session: OwnedSession, reason: string) => void;
 }
@@ -96,6 +98,10 @@ export class OwnedSession implements StandaloneListener {
       updateIntervalMs: this.deps.resourceUpdateIntervalMs,
       taskStore: new UserTaskStore(this.deps.tasks, this.userId, this.sessionId, this.deps.lease),
       onStateChange: () => this.persist(),
+      subscriptionBudget: {
+        admit: () => this.deps.subscriptions.acquire(this.userId),
+        hold: () => this.deps.subscriptions.hold(this.userId),
+      },
     });
     this.server = server;
     this.disposeFeatures = dispose;

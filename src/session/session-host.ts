@@ -30,6 +30,8 @@ export interface SessionHostOptions {
     inflightPerSession: number;
     inflightPerUser: number;
     inflightPerInstance: number;
+    subscriptionsPerUser: number;
+    subscriptionsPerInstance: number;
   };
 }
 
@@ -53,6 +55,8 @@ export class SessionHost {
   private lastSweep = Date.now();
   /** Requests in flight per user, over every session this instance runs, and in all. */
   private readonly inflight: Budget;
+  /** Resource subscriptions per user, over every session this instance runs, and in all. */
+  private readonly subscriptions: Budget;
 
   constructor(
     private readonly directory: SessionDirectory,
@@ -63,6 +67,10 @@ export class SessionHost {
     private readonly logger: Logger,
     private readonly options: SessionHostOptions,
   ) {
+    this.subscriptions = new Budget(
+      { limit: options.limits.subscriptionsPerUser, setting: 'MAX_SUBSCRIPTIONS_PER_USER', scope: 'user', what: 'resource subscriptions for this user on this instance' },
+      { limit: options.limits.subscriptionsPerInstance, setting: 'MAX_SUBSCRIPTIONS_PER_INSTANCE', scope: 'instance', what: 'resource subscriptions on this instance' },
+    );
     this.inflight = new Budget(
       { limit: options.limits.inflightPerUser, setting: 'MAX_INFLIGHT_PER_USER', scope: 'user', what: 'requests in flight for this user on this instance' },
       { limit: options.limits.inflightPerInstance, setting: 'MAX_INFLIGHT_PER_INSTANCE', scope: 'instance', what: 'requests in flight on this instance' },
@@ -172,6 +180,7 @@ export class SessionHost {
         resourceUpdateIntervalMs: this.options.resourceUpdateIntervalMs,
         requestTimeoutMs: this.options.requestTimeoutMs,
         inflight: { perSession: this.options.limits.inflightPerSession, perUser: this.inflight },
+        subscriptions: this.subscriptions,
         onShutdownRequest: (s, reason) => void this.dispose(s, reason),
       },
       restored,

@@ -2,7 +2,8 @@ import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { SubscribeRequestSchema, UnsubscribeRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { invalidParams, shorten } from '../errors.js';
 import { createPeriodicTask, type PeriodicTask } from '../periodic.js';
-import type { SessionFeatureState, StandaloneListener } from '../session-features.js';
+import { LimitExceeded } from '../../limits/limit-exceeded.js';
+import type { SessionFeatureState, StandaloneListener, SubscriptionBudget } from '../session-features.js';
 import { findResource } from './catalog.js';
 import { isStaticResourceUri } from './static-resources.js';
 
@@ -56,17 +57,34 @@ export function createUpdateTicker(
   );
 }
 
+/**
+ * resources/subscribe and resources/unsubscribe. Each subscription also counts
+ * in the instance's budget (per user, per instance; updates cost every tick),
+ * from when it is taken (or the session rebuilt here) until it is dropped or
+ * the session ends. Returns the function that gives every one back.
+ */
 export function registerSubscriptionHandlers(
   server: Server,
   state: SessionFeatureState,
   onSubscriptionsChanged: () => void,
-): void {
+  budget?: SubscriptionBudget,
+): () => void {
+  const held = new Map<string, () => void>();
+  if (budget) for (const uri of state.subscriptions) held.set(uri, budget.hold());
+
   server.setRequestHandler(SubscribeRequestSchema, (request) => {
     const { uri } = request.params;
     if (!findResource(uri)) throw invalidParams(`Cannot subscribe to unknown resource: ${shorten(uri)}`);
     if (!state.subscriptions.has(uri)) {
       if (state.subscriptions.size >= MAX_SUBSCRIPTIONS_PER_SESSION) {
         throw invalidParams(`Too many subscriptions (at most ${MAX_SUBSCRIPTIONS_PER_SESSION} per session)`);
+      }
+      if (budget) {
+        try {
+          held.set(uri, budget.admit());
+        } catch (error) {
+          throw error instanceof LimitExceeded ? error.toMcpError() : error;
+        }
       }
       state.subscriptions.add(uri);
       onSubscriptionsChanged();
@@ -75,7 +93,16 @@ export function registerSubscriptionHandlers(
   });
 
   server.setRequestHandler(UnsubscribeRequestSchema, (request) => {
-    if (state.subscriptions.delete(request.params.uri)) onSubscriptionsChanged();
+    if (state.subscriptions.delete(request.params.uri)) {
+      held.get(request.params.uri)?.();
+      held.delete(request.params.uri);
+      onSubscriptionsChanged();
+    }
     return {};
   });
+
+  return () => {
+    for (const release of held.values()) release();
+    held.clear();
+  };
 }
