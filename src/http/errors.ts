@@ -1,6 +1,6 @@
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import { ErrorCode, type RequestId } from '@modelcontextprotocol/sdk/types.js';
-import { LIMIT_EXCEEDED_CODE, type LimitExceeded } from '../limits/limit-exceeded.js';
+import { LIMIT_EXCEEDED_CODE, LimitExceeded } from '../limits/limit-exceeded.js';
 import type { Logger } from '../observability/logger.js';
 
 /** Writes a JSON-RPC error body; every error of the MCP endpoints has this shape. */
@@ -17,6 +17,20 @@ export function sendJsonRpcError(
     return;
   }
   res.status(status).json({ jsonrpc: '2.0', error: { code, message, ...(data !== undefined && { data }) }, id });
+}
+
+/**
+ * Runs `take` (which takes a unit of some budget); when the budget is spent,
+ * answers the refusal instead and returns undefined.
+ */
+export function withinBudget<T>(res: Response, take: () => T): T | undefined {
+  try {
+    return take();
+  } catch (error) {
+    if (!(error instanceof LimitExceeded)) throw error;
+    sendLimitExceeded(res, error);
+    return undefined;
+  }
 }
 
 /** A budget ran out: 429 (the caller's share) or 503 (the instance's), Retry-After, the setting named. */

@@ -1,5 +1,4 @@
 import type { RequestHandler } from 'express';
-import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
 import { principalOf } from '../auth/principal.js';
 import { channels } from '../routing/channels.js';
 import { decode, envelope, ToClientEnvelopeSchema } from '../routing/envelopes.js';
@@ -7,7 +6,7 @@ import { isRequest } from '../routing/message-kinds.js';
 import type { Runtime } from '../session/runtime.js';
 import { acceptsStream, hasJsonBody, safeHeaders } from './checks.js';
 import { LimitExceeded } from '../limits/limit-exceeded.js';
-import { sendJsonRpcError, sendLimitExceeded, serviceUnavailable } from './errors.js';
+import { sendJsonRpcError, sendLimitExceeded, serviceUnavailable, withinBudget } from './errors.js';
 import { inputBounds, parseJsonRpcBody } from './jsonrpc-body.js';
 import type { KeepAlive } from './keep-alive.js';
 import { refusedForLoad } from './health.js';
@@ -29,14 +28,8 @@ export function legacySseStream(rt: Runtime, keepAlive: KeepAlive): RequestHandl
     }
     if (refusedForLoad(rt, res)) return;
     const principal = principalOf(res);
-    let releaseBudget: () => void;
-    try {
-      releaseBudget = rt.streams.acquire(principal.userId);
-    } catch (error) {
-      if (!(error instanceof LimitExceeded)) throw error;
-      sendLimitExceeded(res, error);
-      return;
-    }
+    const releaseBudget = withinBudget(res, () => rt.streams.acquire(principal.userId));
+    if (!releaseBudget) return;
     let sessionId: string;
     try {
       ({ sessionId } = await rt.host.create(principal.userId, 'sse'));

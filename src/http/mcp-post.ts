@@ -15,11 +15,11 @@ import { POLLING_SINCE } from '../session/owner-transport.js';
 import type { Runtime } from '../session/runtime.js';
 import type { SessionMeta } from '../session/session-directory.js';
 import { acceptsJsonAndStream, hasJsonBody, safeHeaders } from './checks.js';
-import { sendJsonRpcError, sendLimitExceeded, serviceUnavailable, sessionNotFound } from './errors.js';
+import { sendJsonRpcError, sendLimitExceeded, serviceUnavailable, sessionNotFound, withinBudget } from './errors.js';
 import { refusedForLoad } from './health.js';
 import { inputBounds, parseJsonRpcBody } from './jsonrpc-body.js';
 import type { KeepAlive } from './keep-alive.js';
-import { openRequestStream, RequestStream } from './request-stream.js';
+import { RequestStream } from './request-stream.js';
 import { resolveStreamableSession } from './session-guard.js';
 import { publishToSession, type Delivery } from './session-publish.js';
 
@@ -108,7 +108,7 @@ export function mcpPost(rt: Runtime, keepAlive: KeepAlive): RequestHandler {
     // for older ones, one JSON object when the answer is all there is to send (not for a batch,
     // whose answer would have to be an array).
     const resumable = clientVersion(req, messages) >= POLLING_SINCE;
-    const stream = openRequestStream(res, () =>
+    const stream = withinBudget(res, () =>
       new RequestStream(rt, keepAlive, res, { sessionId, meta, principal, headers }, {
         delivery: rt.nextDeliveryId(),
         requests: streams,

@@ -4,9 +4,9 @@ import { requestIdOfStreamKey } from '../routing/channels.js';
 import type { EventId } from '../routing/event-store.js';
 import { envelope } from '../routing/envelopes.js';
 import type { Runtime } from '../session/runtime.js';
-import { sendJsonRpcError, serviceUnavailable } from './errors.js';
+import { sendJsonRpcError, serviceUnavailable, withinBudget } from './errors.js';
 import type { KeepAlive } from './keep-alive.js';
-import { openRequestStream, RequestStream } from './request-stream.js';
+import { RequestStream } from './request-stream.js';
 import type { ResolvedSession } from './session-guard.js';
 import { publishToSession } from './session-publish.js';
 
@@ -27,7 +27,7 @@ export async function resumeRequestStream(
     sendJsonRpcError(res, 400, -32000, 'Bad Request: Last-Event-ID names no stream of this server');
     return;
   }
-  const stream = openRequestStream(res, () =>
+  const stream = withinBudget(res, () =>
     new RequestStream(
       rt,
       keepAlive,

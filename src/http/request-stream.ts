@@ -14,8 +14,6 @@ import type { OwnerDependent } from '../session/owner-watch.js';
 import { POLL_RETRY_MS } from '../session/owner-transport.js';
 import type { Runtime } from '../session/runtime.js';
 import type { SessionMeta } from '../session/session-directory.js';
-import { LimitExceeded } from '../limits/limit-exceeded.js';
-import { sendLimitExceeded } from './errors.js';
 import type { KeepAlive } from './keep-alive.js';
 import { SseWriter } from './sse-writer.js';
 import { StreamCatchUp } from './stream-catch-up.js';
@@ -45,17 +43,6 @@ export interface RequestStreamOptions {
 }
 
 type Held = { key: string; message: ToClientEnvelope };
-
-/** Builds a stream, or answers 429/503 when the user's or the instance's stream budget is spent. */
-export function openRequestStream(res: Response, build: () => RequestStream): RequestStream | undefined {
-  try {
-    return build();
-  } catch (error) {
-    if (!(error instanceof LimitExceeded)) throw error;
-    sendLimitExceeded(res, error);
-    return undefined;
-  }
-}
 
 /** Where a server envelope is in the session's event log, if it is (a stream may then drop it and read it back). */
 export function logPosition(message: ToClientEnvelope): string | undefined {

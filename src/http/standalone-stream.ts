@@ -3,9 +3,8 @@ import { principalOf } from '../auth/principal.js';
 import { channels, keys, STANDALONE_STREAM } from '../routing/channels.js';
 import { comparePositions, formatEventId, type EventId, type StoredEvent } from '../routing/event-store.js';
 import { envelope, type ToClientEnvelope } from '../routing/envelopes.js';
-import { LimitExceeded } from '../limits/limit-exceeded.js';
 import type { Runtime } from '../session/runtime.js';
-import { sendJsonRpcError, sendLimitExceeded, serviceUnavailable, sessionNotFound } from './errors.js';
+import { sendJsonRpcError, serviceUnavailable, sessionNotFound, withinBudget } from './errors.js';
 import type { KeepAlive } from './keep-alive.js';
 import { publishToSession } from './session-publish.js';
 import type { ResolvedSession } from './session-guard.js';
@@ -29,14 +28,8 @@ export async function openStandaloneStream(
 ): Promise<void> {
   const { sessionId } = session;
   const principal = principalOf(res);
-  let releaseBudget: () => void;
-  try {
-    releaseBudget = rt.streams.acquire(principal.userId);
-  } catch (error) {
-    if (!(error instanceof LimitExceeded)) throw error;
-    sendLimitExceeded(res, error);
-    return;
-  }
+  const releaseBudget = withinBudget(res, () => rt.streams.acquire(principal.userId));
+  if (!releaseBudget) return;
   const holderKey = keys.standaloneHolder(sessionId);
   const holder = rt.nextDeliveryId();
   const writer = new SseWriter(res, rt.config.limits.streamBufferBytes);

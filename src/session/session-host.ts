@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Limits } from '../config.js';
 import { Budget } from '../limits/budget.js';
 import { LimitExceeded } from '../limits/limit-exceeded.js';
 import type { Logger } from '../observability/logger.js';
@@ -22,17 +23,17 @@ export interface SessionHostOptions {
   evictAfterMs: number;
   resourceUpdateIntervalMs: number;
   requestTimeoutMs: number;
-  limits: {
-    /** Live sessions per user, all instances together (MAX_SESSIONS_PER_USER); 0 = no bound. */
-    sessionsPerUser: number;
-    /** Sessions in this instance's memory (MAX_SESSIONS_PER_INSTANCE); 0 = no bound. */
-    sessionsPerInstance: number;
-    inflightPerSession: number;
-    inflightPerUser: number;
-    inflightPerInstance: number;
-    subscriptionsPerUser: number;
-    subscriptionsPerInstance: number;
-  };
+  /** The budgets a host enforces (docs/operations.md, "Limits"). */
+  limits: Pick<
+    Limits,
+    | 'sessionsPerUser'
+    | 'sessionsPerInstance'
+    | 'inflightPerSession'
+    | 'inflightPerUser'
+    | 'inflightPerInstance'
+    | 'subscriptionsPerUser'
+    | 'subscriptionsPerInstance'
+  >;
 }
 
 /**

@@ -5,7 +5,7 @@
  * running their script. Also an OAuthClientProvider for the official SDK
  * client, whose redirect handler walks those pages.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
 import type {
   OAuthClientInformationMixed,
@@ -233,6 +233,14 @@ export async function signIn(base: string, userId: string, rewrite?: (url: URL) 
   const exchanged = await exchangeCode(base, client, response.code, verifier);
   if (exchanged.status !== 200) throw new Error(`token exchange failed: ${exchanged.status} ${exchanged.text}`);
   return { client, tokens: exchanged.body as unknown as Tokens, userId };
+}
+
+/**
+ * An access token of a user no other test knows (`{name}-{uuid}`): the suites
+ * share one Redis, where per-user counts (sessions, tasks, rate limits) live.
+ */
+export async function freshUser(base: string, name: string): Promise<string> {
+  return (await signIn(base, `${name}-${randomUUID()}`)).tokens.access_token;
 }
 
 /**
