@@ -47,6 +47,7 @@ const EnvSchema = z.object({
   RATE_LIMIT_MCP_PER_USER_PER_MINUTE: countOrOff.optional(),
   // Budgets: what one client may make an instance hold (docs/operations.md, "Limits").
   STREAM_BUFFER_MAX_BYTES: positiveInt.min(64 * 1024).default(1024 * 1024),
+  STREAM_LINGER_S: positiveInt.default(30),
   MAX_STREAMS_PER_USER: countOrOff.optional(),
   MAX_STREAMS_PER_INSTANCE: countOrOff.default(10_000),
   MAX_SESSIONS_PER_USER: countOrOff.optional(),
@@ -59,7 +60,7 @@ const EnvSchema = z.object({
   MAX_TASKS_PER_USER: countOrOff.default(1000),
   MAX_RUNNING_TASKS_PER_INSTANCE: countOrOff.default(1000),
   MAX_INIT_PARAMS_BYTES: positiveInt.min(512).default(8192),
-  MAX_ID_LENGTH: positiveInt.min(16).max(4096).default(256),
+  MAX_ID_LENGTH: positiveInt.min(16).max(1024).default(256),
   EVENT_LOG_MAX_EVENTS: positiveInt.min(10).default(1000),
   EVENT_LOG_MAX_BYTES: positiveInt.min(4096).default(256 * 1024),
   HEADERS_TIMEOUT_S: positiveInt.default(20),
@@ -124,6 +125,8 @@ export interface Config {
 export interface Limits {
   /** Bytes a stream may hold that its client has not read; past them the stream is cut. */
   streamBufferBytes: number;
+  /** How long an ended stream may wait for its client to read what it still holds; then it is dropped. */
+  streamLingerMs: number;
   /** Open event streams (request, standalone, legacy) per user on one instance. */
   streamsPerUser: number;
   /** Open event streams on one instance. */
@@ -253,6 +256,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     limits: {
       streamBufferBytes: e.STREAM_BUFFER_MAX_BYTES,
+      streamLingerMs: e.STREAM_LINGER_S * 1000,
       // Per-user budgets are off by default with AUTH_MODE=none: everyone is one user there, so
       // they would be global limits (local runs and benchmarks). Set them to count anyway.
       streamsPerUser: e.MAX_STREAMS_PER_USER ?? perUser(100),

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import { createApp } from './app.js';
-import { limitConnections } from './http/connection-limits.js';
+import { ConnectionLimits } from './http/connection-limits.js';
 import type { Config } from './config.js';
 import { createBackend } from './routing/backend.js';
 import type { Logger } from './observability/logger.js';
@@ -31,10 +31,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   // Node checks the header and body timeouts this often (its default, 30 s, would let a stalled
   // body live for a timeout plus 30 s).
   const checkEveryMs = Math.max(250, Math.min(5000, Math.floor(config.limits.headersTimeoutMs / 4)));
-  const server = http.createServer({ connectionsCheckingInterval: checkEveryMs }, createApp(runtime));
   // These time the request's arrival only: a response may stream for as long as its own deadline.
-  limitConnections(
-    server,
+  const connections = new ConnectionLimits(
     {
       perIp: config.limits.connectionsPerIp,
       total: config.limits.connections,
@@ -43,6 +41,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     },
     runtime.logger,
   );
+  const server = http.createServer({ connectionsCheckingInterval: checkEveryMs }, connections.guard(createApp(runtime)));
+  connections.attach(server);
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

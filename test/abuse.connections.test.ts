@@ -106,6 +106,19 @@ describe('connections per client address', () => {
     expect(refused.received()).toMatch(/^HTTP\/1\.1 429/);
     expect(refused.received()).toMatch(/Retry-After: \d+/);
     expect(refused.received()).toContain('MAX_CONNECTIONS_PER_IP');
+    // What arrives on a refused connection is not served: an initialize there makes no session.
+    const sessionsBefore = deployment.servers[0]!.runtime.host.size;
+    const host = new URL(url).host;
+    const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'x', version: '1' } } });
+    const sneaky = stall(
+      url,
+      `POST /mcp HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nAuthorization: Bearer ${other}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      '127.0.0.2',
+    );
+    await sneaky.closed;
+    expect(sneaky.received()).toMatch(/^HTTP\/1\.1 429/);
+    expect(sneaky.received()).not.toContain('200 OK');
+    expect(deployment.servers[0]!.runtime.host.size).toBe(sessionsBefore);
     // Another address is not affected.
     expect(await health(url, '127.0.0.3')).toBe(200);
     await expectServed(url, other);

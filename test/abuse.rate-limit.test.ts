@@ -19,6 +19,7 @@ import { startAuthDeployment, type AuthDeployment } from './support/auth-instanc
 import { signIn } from './support/auth-flow.js';
 import { expectJsonBody } from './support/http-raw.js';
 import { startInstance } from './support/instances.js';
+import { waitUntil } from './support/raw-mcp.js';
 import { startPrivateRedis } from './support/redis-server.js';
 
 const REDIS_URL = process.env.TEST_REDIS_URL!;
@@ -271,7 +272,7 @@ describe('ReservationStore against Redis', () => {
   test('requests arriving during a reservation wait for it (one EVAL), and the next ones need none', async () => {
     const window = await withinOneWindow();
     const prefix = `test:abuse:${randomUUID()}:`;
-    const limited = store(100, { prefix }); // chunks of at most 10
+    const limited = store(400, { prefix }); // chunks of at most 10 (a fortieth of the limit)
     const first = limited.increment('client');
     expect(first).toBeInstanceOf(Promise);
     const answers = await Promise.all([first, ...Array.from({ length: 4 }, () => limited.increment('client'))]);
@@ -287,19 +288,31 @@ describe('ReservationStore against Redis', () => {
   test('near the limit a reservation takes at most a quarter of what is left; held tokens are not lost to the limit', async () => {
     const window = await withinOneWindow();
     const prefix = `test:abuse:${randomUUID()}:`;
-    const holder = store(100, { prefix });
-    const taker = store(100, { prefix });
+    const holder = store(400, { prefix });
+    const taker = store(400, { prefix });
     await holder.increment('client'); // reserves 10, spends 1
     let takerAdmitted = 0;
-    for (let i = 0; i < 120; i++) if ((await taker.increment('client')).totalHits <= 100) takerAdmitted++;
-    expect(takerAdmitted).toBe(90); // all but the holder's chunk
-    for (let i = 0; i < 9; i++) expect((await holder.increment('client')).totalHits).toBeLessThanOrEqual(100);
-    expect((await holder.increment('client')).totalHits).toBeGreaterThan(100);
+    for (let i = 0; i < 450; i++) if ((await taker.increment('client')).totalHits <= 400) takerAdmitted++;
+    expect(takerAdmitted).toBe(390); // all but the holder's chunk
+    for (let i = 0; i < 9; i++) expect((await holder.increment('client')).totalHits).toBeLessThanOrEqual(400);
+    expect((await holder.increment('client')).totalHits).toBeGreaterThan(400);
 
     const key = `${prefix}near:${window}`;
-    await redis.set(key, '96', { PX: 60_000 });
-    await store(100, { prefix }).increment('near');
-    expect(Number(await redis.get(key))).toBe(97); // ceil(4 / 4)
+    await redis.set(key, '396', { PX: 60_000 });
+    await store(400, { prefix }).increment('near');
+    expect(Number(await redis.get(key))).toBe(397); // ceil(4 / 4)
+  });
+
+  test('tokens held for a key idle for two seconds go back to the shared counter: a client that moved to another instance is not starved', async () => {
+    const window = await withinOneWindow();
+    const prefix = `test:abuse:${randomUUID()}:`;
+    const left = store(400, { prefix });
+    const moved = store(400, { prefix });
+    await left.increment('client'); // reserves 10, spends 1, then the client never comes back here
+    await waitUntil(async () => Number(await redis.get(`${prefix}client:${window}`)) === 1, 4000, 'the unused tokens given back');
+    let admittedThere = 0;
+    for (let i = 0; i < 450; i++) if ((await moved.increment('client')).totalHits <= 400) admittedThere++;
+    expect(admittedThere).toBe(399);
   });
 
   test('entries are bounded; a forgotten entry reserves anew and never over-admits', async () => {

@@ -6,8 +6,12 @@
  * throughout. Over both backends, with authorization on (two users).
  */
 import { randomUUID } from 'node:crypto';
-import { authBackendCases, type AuthDeployment } from './support/auth-instances.js';
-import { signIn } from './support/auth-flow.js';
+import { createClient } from 'redis';
+import type { RunningServer } from '../src/server.js';
+import { authBackendCases, authDeploymentForSuite, type AuthDeployment } from './support/auth-instances.js';
+import { freshUser, freshUserWithId, signIn } from './support/auth-flow.js';
+import { startInstance } from './support/instances.js';
+import { startPrivateRedis, type PrivateRedis } from './support/redis-server.js';
 import { acceptedSockets, expectServed, rssMB, sampleMax, unreadResponse } from './support/abuse.js';
 import { parseSse } from './support/http-raw.js';
 import { mcpHeaders, openSession, post, sseMessages, sseReader, toolCall, waitUntil } from './support/raw-mcp.js';
@@ -21,6 +25,13 @@ const BOUND = 64 * 1024;
 const SLACK = 3 * 1024 * 1024;
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+const INITIALIZE = {
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'initialize',
+  params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'abuse', version: '1' } },
+};
 
 describe.each(authBackendCases({ STREAM_BUFFER_MAX_BYTES: String(BOUND), MAX_STREAMS_PER_USER: '6' }))('unread and numerous streams on %s', (_name, start) => {
   let deployment: AuthDeployment;
@@ -123,6 +134,8 @@ describe.each(
     // A log that holds everything the client misses, so that it can all be read back.
     EVENT_LOG_MAX_EVENTS: '1000000',
     EVENT_LOG_MAX_BYTES: String(256 * 1024 * 1024),
+    // Filling the kernel's buffers takes a while on a loaded machine: the stream must not be taken for stalled.
+    STREAM_LINGER_S: '300',
   }),
 )('a standalone stream nobody reads, on %s', (_name, start) => {
   let deployment: AuthDeployment;
@@ -155,7 +168,7 @@ describe.each(
     expect(sseMessages(await (await post(A, sessionId, subscribe, undefined, alice)).text())).toHaveLength(100);
     // Thousands of updates a second pile up: first in the kernel, then up to the bound here.
     const held = sampleMax(() => sockets.maxBuffered());
-    await waitUntil(() => sockets.maxBuffered() > BOUND / 2, 20_000, 'the stream to fill up to its bound');
+    await waitUntil(() => sockets.maxBuffered() > BOUND / 2, 90_000, 'the stream to fill up to its bound');
     await new Promise((resolve) => setTimeout(resolve, 1000)); // and keep coming, unread
     await expectServed(A, bob);
     const unsubscribe = subscribe.map((request) => ({ ...request, method: 'resources/unsubscribe' }));
@@ -166,12 +179,121 @@ describe.each(
     const logged = (await edge.runtime.backend.events.after(sessionId, '0-0', '', 10_000_000)).map((e) => e.position);
     let text = '';
     stream.readOn((chunk) => (text += chunk));
-    await waitUntil(() => positionsIn(text).at(-1) === logged.at(-1), 20_000, 'the client to catch up');
+    await waitUntil(() => positionsIn(text).at(-1) === logged.at(-1), 60_000, 'the client to catch up');
     const received = positionsIn(text);
     const fromFirst = logged.slice(logged.indexOf(received[0]!));
     expect(received.length).toBeGreaterThan(5000);
     expect(received).toEqual(fromFirst);
     stream.close();
     sockets.stop();
+  }, 180_000);
+});
+
+// The linger is the writer's own timer, the same on every backend: embedded only, where filling
+// the kernel's buffers costs least (the catch-up above covers the Redis event log).
+describe.each(
+  authBackendCases({ STREAM_BUFFER_MAX_BYTES: String(BOUND), RESOURCE_UPDATE_INTERVAL_MS: '10', STREAM_LINGER_S: '3' }).slice(0, 1),
+)('a stream whose client stops reading for good, on %s', (_name, start) => {
+  const suite = authDeploymentForSuite(start);
+
+  /** A session subscribed to 100 resources updated every 10 ms, and a GET stream on it nobody reads. */
+  async function floodedStream(token: string) {
+    const sessionId = await openSession(suite.A, token);
+    const edge = suite.deployment.servers.at(-1)!;
+    const sockets = acceptedSockets(edge.http);
+    const stream = unreadResponse(suite.B, { method: 'GET', path: '/mcp', headers: { ...mcpHeaders(token, sessionId), accept: 'text/event-stream' } });
+    expect((await stream.ready).status).toBe(200);
+    const subscribe = Array.from({ length: 100 }, (_, i) => ({ jsonrpc: '2.0', id: i + 1, method: 'resources/subscribe', params: { uri: `test://static/resource/${i + 1}` } }));
+    await (await post(suite.A, sessionId, subscribe, undefined, token)).text();
+    await waitUntil(() => sockets.maxBuffered() > BOUND / 2, 60_000, 'the stream to fill up to its bound');
+    return { sessionId, edge, sockets, stream };
+  }
+
+  test('a client that reads nothing for STREAM_LINGER_S is cut: its bytes and its stream slot are freed', async () => {
+    const [userId, token] = await freshUserWithId(suite.base, 'stalled');
+    const { edge, sockets, stream } = await floodedStream(token);
+    expect(edge.runtime.streams.held(userId)).toBe(1);
+    // Unread for STREAM_LINGER_S (and the flood goes on): the server drops the connection.
+    await waitUntil(() => sockets.count() === 0 && edge.runtime.streams.held(userId) === 0, 8000, 'the stream dropped');
+    stream.close();
+    sockets.stop();
+  }, 90_000);
+
+  test('a session deleted while its stream is behind ends the stream at once, unread bytes and all', async () => {
+    const [userId, token] = await freshUserWithId(suite.base, 'deleted');
+    const { sessionId, edge, sockets, stream } = await floodedStream(token);
+    const deleted = await fetch(`${suite.A}/mcp`, { method: 'DELETE', headers: mcpHeaders(token, sessionId) });
+    expect(deleted.status).toBe(200);
+    // Ended at once, though behind, its unread bytes with it: well before STREAM_LINGER_S.
+    await waitUntil(() => sockets.count() === 0 && edge.runtime.streams.held(userId) === 0, 1500, 'the stream dropped');
+    stream.close();
+    sockets.stop();
+  }, 90_000);
+});
+
+describe.each(authBackendCases({ MAX_STREAMS_PER_USER: '1', MAX_SESSIONS_PER_USER: '2' }))('an initialize refused for its stream, on %s', (_name, start) => {
+  const suite = authDeploymentForSuite(start);
+
+  test('leaves no session behind: once the stream slot is free, the user still has room for its sessions', async () => {
+    const token = await freshUser(suite.base, 'refused');
+    const sessionId = await openSession(suite.A, token);
+    // The user's one stream slot on A: a GET stream.
+    const controller = new AbortController();
+    const stream = await fetch(`${suite.A}/mcp`, { headers: { ...mcpHeaders(token, sessionId), accept: 'text/event-stream' }, signal: controller.signal });
+    expect(stream.status).toBe(200);
+    for (let i = 0; i < 3; i++) {
+      const refused = await fetch(`${suite.A}/mcp`, { method: 'POST', headers: mcpHeaders(token), body: JSON.stringify(INITIALIZE) });
+      expect(refused.status).toBe(429);
+      expect(((await refused.json()) as { error: { data: { limit: string } } }).error.data.limit).toBe('MAX_STREAMS_PER_USER');
+    }
+    controller.abort();
+    await waitUntil(() => suite.deployment.servers[0]!.runtime.streams.held() === 0, 3000, 'the GET stream closed');
+    // One session so far, bound two: a second one fits (it would not, had the refusals made sessions).
+    const admitted = await fetch(`${suite.A}/mcp`, { method: 'POST', headers: mcpHeaders(token), body: JSON.stringify(INITIALIZE) });
+    expect(admitted.status).toBe(200);
+    await admitted.text();
+  });
+});
+
+describe('clients that leave while their request is looked up (Redis paused)', () => {
+  let redis: PrivateRedis;
+  let admin: ReturnType<typeof createClient>;
+  let server: RunningServer;
+
+  beforeAll(async () => {
+    redis = await startPrivateRedis();
+    admin = createClient({ url: redis.url });
+    await admin.connect();
+    // No lingering subscription: every request looks its session up in Redis (paused below).
+    server = await startInstance(redis.url, { SUBSCRIPTION_GRACE_MS: '0' });
+  });
+
+  afterAll(async () => {
+    await server?.stop();
+    await admin?.close();
+    await redis?.stop();
+  });
+
+  test('their streams are over at once: no stream slot, holder key or request stays behind, and the session gets its GET stream', async () => {
+    const sessionId = await openSession(server.url);
+    await admin.sendCommand(['CLIENT', 'PAUSE', '600', 'ALL']);
+    const leaving = (init: RequestInit, path = '/mcp') => {
+      const controller = new AbortController();
+      setTimeout(() => controller.abort(), 50);
+      return fetch(`${server.url}${path}`, { ...init, signal: controller.signal }).then((r) => r.text(), () => 'left');
+    };
+    await Promise.all([
+      ...Array.from({ length: 10 }, () => leaving({ headers: { ...mcpHeaders(undefined, sessionId), accept: 'text/event-stream' } })),
+      ...Array.from({ length: 10 }, () => leaving({ headers: { accept: 'text/event-stream' } }, '/sse')),
+      ...Array.from({ length: 10 }, (_, i) => leaving({ method: 'POST', headers: mcpHeaders(undefined, sessionId), body: JSON.stringify(toolCall(i + 1, 'echo', { message: 'x' })) })),
+    ]);
+    await waitUntil(
+      async () => server.runtime.streams.held() === 0 && server.runtime.requests.active === 0 && (await admin.exists(`mcp:session:${sessionId}:standalone`)) === 0,
+      5000,
+      'nothing held',
+    );
+    const stream = await fetch(`${server.url}/mcp`, { headers: { ...mcpHeaders(undefined, sessionId), accept: 'text/event-stream' } });
+    expect(stream.status).toBe(200);
+    await stream.body?.cancel();
   });
 });

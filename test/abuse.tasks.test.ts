@@ -243,8 +243,12 @@ describe('tasks running on one instance (MAX_RUNNING_TASKS_PER_INSTANCE)', () =>
 
   test('past the bound a task-augmented call is refused naming it, whoever asks; plain calls are served; a task that ends frees its place', async () => {
     const [mallory, bob] = [await connect('mallory'), await connect('bob')];
-    const tasks = [await createTask(mallory, LONG), await createTask(mallory, LONG), await createTask(mallory, LONG)];
+    // A burst: calls racing in cannot all pass the bound while their records are written.
+    const burst = await Promise.allSettled(Array.from({ length: 8 }, () => createTask(mallory, LONG)));
+    const tasks = burst.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
+    expect(tasks).toHaveLength(3);
     const refusal = new LimitExceeded('MAX_RUNNING_TASKS_PER_INSTANCE', 3, 'instance', 'tasks running on this instance');
+    for (const outcome of burst) if (outcome.status === 'rejected') expect(outcome.reason).toMatchObject({ data: refusal.data });
     for (const client of [mallory, bob]) {
       const error = await createTask(client, QUICK).catch((e: unknown) => e);
       expect(error).toMatchObject({ code: LIMIT_EXCEEDED_CODE, message: `MCP error ${LIMIT_EXCEEDED_CODE}: ${refusal.message}`, data: refusal.data });

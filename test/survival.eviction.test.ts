@@ -7,7 +7,7 @@
 import type { RunningServer } from '../src/server.js';
 import { backendCases } from './support/backends.js';
 import { startInstance } from './support/instances.js';
-import { openSession, post, sseMessages, toolCall, waitUntil } from './support/raw-mcp.js';
+import { mcpHeaders, openSession, post, sseMessages, toolCall, waitUntil } from './support/raw-mcp.js';
 import { connectRouted, routingFetch, sleep, textOf } from './support/survival-helpers.js';
 
 const RESOURCE = 'test://static/resource/1';
@@ -78,6 +78,19 @@ describe.each(backendCases({ SESSION_EVICT_AFTER_S: '1', RESOURCE_UPDATE_INTERVA
     expect(textOf(await client.callTool({ name: 'echo', arguments: { message: 'twice' } }))).toBe('Echo: twice');
     await client.close();
   }, 20_000);
+
+  test('rebuilt after an eviction (nothing left running elsewhere), it answers a resume of a request nobody serves at once', async () => {
+    const sessionId = await openSession(servers[0]!.url);
+    await (await post(servers[0]!.url, sessionId, toolCall(5, 'echo', { message: 'before' }))).text();
+    await waitUntil(() => holders(sessionId).length === 0, 4000, 'the session evicted');
+    const started = Date.now();
+    const resumed = await fetch(`${servers.at(-1)!.url}/mcp`, {
+      headers: { ...mcpHeaders(undefined, sessionId), accept: 'text/event-stream', 'last-event-id': `${Date.now() - 1000}-0~${'0'.repeat(12)}.9~n:99` },
+    });
+    const messages = sseMessages(await resumed.text());
+    expect(messages).toEqual([{ jsonrpc: '2.0', id: 99, error: { code: -32000, message: expect.stringContaining('No stream to resume') } }]);
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
 
   test('a session evicted while its standalone stream is open is rebuilt knowing a client listens there', async () => {
     let next = 0;

@@ -1,8 +1,8 @@
-import type { Server } from 'node:http';
+import type { RequestListener, Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Logger } from '../observability/logger.js';
 
-export interface ConnectionLimits {
+export interface ConnectionBounds {
   /** Open connections per client address, the socket's peer (MAX_CONNECTIONS_PER_IP); 0 = no bound. */
   perIp: number;
   /** Open connections on this instance (MAX_CONNECTIONS); 0 = no bound. */
@@ -20,31 +20,52 @@ const REFUSAL_LINGER_MS = 1000;
  * connections per address and in all, and the time to send a request (a
  * stalled header or body is answered 408 and closed). Node's server enforces
  * the total and the timeouts; the per-address count is kept here because Node
- * has no such setting. A refused connection gets a 429 with a JSON body and
- * is closed.
+ * has no such setting. A refused connection gets a 429 with a JSON body and is
+ * closed, and no request that arrives on it is served: `guard` wraps the
+ * server's request listener.
  */
-export function limitConnections(server: Server, limits: ConnectionLimits, logger: Logger): void {
-  if (limits.total > 0) server.maxConnections = limits.total;
-  // Node refuses a headers timeout longer than the whole request's.
-  server.requestTimeout = limits.bodyTimeoutMs;
-  server.headersTimeout = Math.min(limits.headersTimeoutMs, limits.bodyTimeoutMs);
-  if (limits.perIp <= 0) return;
-  const open = new Map<string, number>();
-  server.on('connection', (socket: Socket) => {
+export class ConnectionLimits {
+  private readonly open = new Map<string, number>();
+  private readonly refused = new WeakSet<Socket>();
+
+  constructor(
+    private readonly limits: ConnectionBounds,
+    private readonly logger: Logger,
+  ) {}
+
+  /** The request listener, minus what arrives on refused connections. */
+  guard(listener: RequestListener): RequestListener {
+    return (req, res) => {
+      if (this.refused.has(req.socket)) req.socket.destroy();
+      else listener(req, res);
+    };
+  }
+
+  attach(server: Server): void {
+    const { limits } = this;
+    if (limits.total > 0) server.maxConnections = limits.total;
+    // Node refuses a headers timeout longer than the whole request's.
+    server.requestTimeout = limits.bodyTimeoutMs;
+    server.headersTimeout = Math.min(limits.headersTimeoutMs, limits.bodyTimeoutMs);
+    if (limits.perIp > 0) server.on('connection', (socket: Socket) => this.count(socket));
+  }
+
+  private count(socket: Socket): void {
     const address = socket.remoteAddress ?? '';
-    const count = (open.get(address) ?? 0) + 1;
-    if (count > limits.perIp) {
-      logger.debug('connection refused: too many from one address', { limit: limits.perIp });
-      refuse(socket, limits.perIp);
+    const count = (this.open.get(address) ?? 0) + 1;
+    if (count > this.limits.perIp) {
+      this.logger.debug('connection refused: too many from one address', { limit: this.limits.perIp });
+      this.refused.add(socket);
+      refuse(socket, this.limits.perIp);
       return;
     }
-    open.set(address, count);
+    this.open.set(address, count);
     socket.once('close', () => {
-      const left = (open.get(address) ?? 1) - 1;
-      if (left <= 0) open.delete(address);
-      else open.set(address, left);
+      const left = (this.open.get(address) ?? 1) - 1;
+      if (left <= 0) this.open.delete(address);
+      else this.open.set(address, left);
     });
-  });
+  }
 }
 
 function refuse(socket: Socket, limit: number): void {

@@ -33,6 +33,29 @@ export function withinBudget<T>(res: Response, take: () => T): T | undefined {
   }
 }
 
+/**
+ * Calls `handler` once the response is over (its 'close': done, or the client
+ * gone), at once if it already is: a client may leave while the route awaited
+ * something, and 'close' does not fire twice.
+ */
+export function whenClosed(res: Response, handler: () => void): void {
+  if (res.closed || res.destroyed) handler();
+  else res.once('close', handler);
+}
+
+/**
+ * Takes a unit of a budget for as long as the response lives, until its
+ * 'close', which for a client that does not read comes only once its unread
+ * bytes are dropped (SseWriter ends such a response within a bound). Answers
+ * the refusal when the budget is spent, and returns false then.
+ */
+export function holdWhileOpen(res: Response, acquire: () => () => void): boolean {
+  const release = withinBudget(res, acquire);
+  if (!release) return false;
+  whenClosed(res, release);
+  return true;
+}
+
 /** A budget ran out: 429 (the caller's share) or 503 (the instance's), Retry-After, the setting named. */
 export function sendLimitExceeded(res: Response, error: LimitExceeded): void {
   res.setHeader('Retry-After', String(error.retryAfterS));
@@ -79,7 +102,7 @@ interface HttpError {
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error: HttpError, req, res, _next) => {
     if (error.type === 'entity.too.large') {
-      sendJsonRpcError(res, 413, ErrorCode.InvalidRequest, 'Request body too large');
+      sendJsonRpcError(res, 413, ErrorCode.InvalidRequest, 'Request body too large (MAX_BODY_BYTES)');
       return;
     }
     if (error.type === 'entity.parse.failed') {

@@ -6,12 +6,12 @@ import { isRequest } from '../routing/message-kinds.js';
 import type { Runtime } from '../session/runtime.js';
 import { acceptsStream, hasJsonBody, safeHeaders } from './checks.js';
 import { LimitExceeded } from '../limits/limit-exceeded.js';
-import { sendJsonRpcError, sendLimitExceeded, serviceUnavailable, withinBudget } from './errors.js';
+import { holdWhileOpen, sendJsonRpcError, sendLimitExceeded, serviceUnavailable, whenClosed } from './errors.js';
 import { inputBounds, parseJsonRpcBody } from './jsonrpc-body.js';
 import type { KeepAlive } from './keep-alive.js';
 import { refusedForLoad } from './health.js';
 import { resolveSession } from './session-guard.js';
-import { SseWriter } from './sse-writer.js';
+import { SseWriter, streamBounds } from './sse-writer.js';
 
 /**
  * GET /sse (HTTP+SSE transport of 2024-11-05): the session lives as long as this
@@ -28,13 +28,11 @@ export function legacySseStream(rt: Runtime, keepAlive: KeepAlive): RequestHandl
     }
     if (refusedForLoad(rt, res)) return;
     const principal = principalOf(res);
-    const releaseBudget = withinBudget(res, () => rt.streams.acquire(principal.userId));
-    if (!releaseBudget) return;
+    if (!holdWhileOpen(res, () => rt.streams.acquire(principal.userId))) return;
     let sessionId: string;
     try {
       ({ sessionId } = await rt.host.create(principal.userId, 'sse'));
     } catch (error) {
-      releaseBudget();
       if (error instanceof LimitExceeded) {
         sendLimitExceeded(res, error);
         return;
@@ -44,7 +42,7 @@ export function legacySseStream(rt: Runtime, keepAlive: KeepAlive): RequestHandl
       return;
     }
     const channel = channels.sseToClient(sessionId);
-    const writer = new SseWriter(res, rt.config.limits.streamBufferBytes);
+    const writer = new SseWriter(res, streamBounds(rt));
     let unhold: (() => void) | undefined;
     let closed = false;
     const listener = (raw: string) => {
@@ -67,14 +65,14 @@ export function legacySseStream(rt: Runtime, keepAlive: KeepAlive): RequestHandl
     const close = () => {
       if (closed) return;
       closed = true;
-      releaseBudget();
       keepAlive.remove(writer);
       unhold?.();
       writer.end();
       void rt.backend.bus.unsubscribe([channel], listener).catch(() => undefined);
       void rt.host.terminate(sessionId, principal.userId, 'stream closed').catch(() => undefined);
     };
-    res.on('close', close);
+    // The client may have left while the session was created: then it ends at once.
+    whenClosed(res, close);
     try {
       await rt.backend.bus.subscribe([channel], listener);
     } catch (error) {

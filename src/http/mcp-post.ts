@@ -15,7 +15,7 @@ import { POLLING_SINCE } from '../session/owner-transport.js';
 import type { Runtime } from '../session/runtime.js';
 import type { SessionMeta } from '../session/session-directory.js';
 import { acceptsJsonAndStream, hasJsonBody, safeHeaders } from './checks.js';
-import { sendJsonRpcError, sendLimitExceeded, serviceUnavailable, sessionNotFound, withinBudget } from './errors.js';
+import { holdWhileOpen, sendJsonRpcError, sendLimitExceeded, serviceUnavailable, sessionNotFound } from './errors.js';
 import { refusedForLoad } from './health.js';
 import { inputBounds, parseJsonRpcBody } from './jsonrpc-body.js';
 import type { KeepAlive } from './keep-alive.js';
@@ -54,6 +54,9 @@ export function mcpPost(rt: Runtime, keepAlive: KeepAlive): RequestHandler {
       sendJsonRpcError(res, 400, ErrorCode.InvalidRequest, 'Invalid Request: duplicate request ids in one batch');
       return;
     }
+    // Requests get a stream: its unit of the stream budgets is taken first (before a session is
+    // made for an initialize), and held until the response is over.
+    if (requests.length > 0 && !holdWhileOpen(res, () => rt.streams.acquire(principal.userId))) return;
 
     let sessionId: string;
     let meta: SessionMeta;
@@ -108,15 +111,16 @@ export function mcpPost(rt: Runtime, keepAlive: KeepAlive): RequestHandler {
     // for older ones, one JSON object when the answer is all there is to send (not for a batch,
     // whose answer would have to be an array).
     const resumable = clientVersion(req, messages) >= POLLING_SINCE;
-    const stream = withinBudget(res, () =>
-      new RequestStream(rt, keepAlive, res, { sessionId, meta, principal, headers }, {
-        delivery: rt.nextDeliveryId(),
-        requests: streams,
-        prime: requests.length === 1 && resumable,
-        mayAnswerWithJson: messages.length === 1 && !Array.isArray(req.body) && !resumable,
-      }),
-    );
-    if (!stream) return;
+    const stream = new RequestStream(rt, keepAlive, res, { sessionId, meta, principal, headers }, {
+      delivery: rt.nextDeliveryId(),
+      requests: streams,
+      prime: requests.length === 1 && resumable,
+      mayAnswerWithJson: messages.length === 1 && !Array.isArray(req.body) && !resumable,
+      // A session whose initialize was never answered is one its client cannot know of: it goes.
+      onUnanswered: headers
+        ? () => void rt.host.terminate(sessionId, principal.userId, 'initialize not answered').catch(() => undefined)
+        : undefined,
+    });
     try {
       await stream.attach();
       if (stream.isOver) return;

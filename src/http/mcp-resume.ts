@@ -4,7 +4,7 @@ import { requestIdOfStreamKey } from '../routing/channels.js';
 import type { EventId } from '../routing/event-store.js';
 import { envelope } from '../routing/envelopes.js';
 import type { Runtime } from '../session/runtime.js';
-import { sendJsonRpcError, serviceUnavailable, withinBudget } from './errors.js';
+import { holdWhileOpen, sendJsonRpcError, serviceUnavailable } from './errors.js';
 import type { KeepAlive } from './keep-alive.js';
 import { RequestStream } from './request-stream.js';
 import type { ResolvedSession } from './session-guard.js';
@@ -27,16 +27,14 @@ export async function resumeRequestStream(
     sendJsonRpcError(res, 400, -32000, 'Bad Request: Last-Event-ID names no stream of this server');
     return;
   }
-  const stream = withinBudget(res, () =>
-    new RequestStream(
-      rt,
-      keepAlive,
-      res,
-      { sessionId: session.sessionId, meta: session.meta, principal: principalOf(res) },
-      { delivery: from.delivery, requests: new Map([[from.streamKey, requestId]]), prime: false, after: from.position },
-    ),
+  if (!holdWhileOpen(res, () => rt.streams.acquire(principalOf(res).userId))) return;
+  const stream = new RequestStream(
+    rt,
+    keepAlive,
+    res,
+    { sessionId: session.sessionId, meta: session.meta, principal: principalOf(res) },
+    { delivery: from.delivery, requests: new Map([[from.streamKey, requestId]]), prime: false, after: from.position },
   );
-  if (!stream) return;
   let replay;
   try {
     // Subscribe first, then read the log: nothing published in between is missed,

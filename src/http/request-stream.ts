@@ -14,8 +14,9 @@ import type { OwnerDependent } from '../session/owner-watch.js';
 import { POLL_RETRY_MS } from '../session/owner-transport.js';
 import type { Runtime } from '../session/runtime.js';
 import type { SessionMeta } from '../session/session-directory.js';
+import { whenClosed } from './errors.js';
 import type { KeepAlive } from './keep-alive.js';
-import { SseWriter } from './sse-writer.js';
+import { SseWriter, streamBounds } from './sse-writer.js';
 import { StreamCatchUp } from './stream-catch-up.js';
 
 export interface RequestStreamTarget {
@@ -40,6 +41,8 @@ export interface RequestStreamOptions {
    * sends (one request, no priming event, nothing to replay: the caller decides).
    */
   mayAnswerWithJson?: boolean;
+  /** Called when the stream ends with requests unanswered (client gone, deadline, owner lost, routing failed). */
+  onUnanswered?: () => void;
 }
 
 type Held = { key: string; message: ToClientEnvelope };
@@ -51,7 +54,7 @@ export function logPosition(message: ToClientEnvelope): string | undefined {
 
 /** What a stream that could not be kept complete tells its client. */
 export const DROPPED_FOR_GOOD =
-  'Messages of this stream were dropped: its client did not read them in time (STREAM_BUFFER_MAX_BYTES), and the event log no longer holds them (EVENT_LOG_MAX_BYTES)';
+  'Messages of this stream were dropped: its client did not read them in time (STREAM_BUFFER_MAX_BYTES), and the event log no longer holds them (EVENT_LOG_MAX_EVENTS, EVENT_LOG_MAX_BYTES)';
 
 /**
  * The SSE stream of one or more requests, from the moment they are routed to
@@ -61,8 +64,8 @@ export const DROPPED_FOR_GOOD =
  * never later. The server may close it early (the client then resumes it with
  * Last-Event-ID, here or on another instance). A client that goes away only
  * releases what the stream held; one that stops reading gets the rest from the
- * event log once it reads again (StreamCatchUp). Each stream counts against its
- * user's and its instance's stream budgets (the constructor throws LimitExceeded).
+ * event log once it reads again (StreamCatchUp). The caller holds the stream's
+ * unit of the stream budgets for the response's life (holdWhileOpen).
  */
 export class RequestStream implements OwnerDependent {
   readonly startedAt = Date.now();
@@ -75,14 +78,15 @@ export class RequestStream implements OwnerDependent {
   private held: Held[] | undefined = [];
   /** Backpressure and subscriber losses: what the stream missed is read from the event log. */
   private readonly catchUp: StreamCatchUp;
-  /** Gives back this stream's unit of the stream budgets. */
-  private readonly releaseBudget: () => void;
   /** The last stored position written (or resumed from), so that replay and live messages never repeat. */
   private lastPosition: string;
   private deadline: NodeJS.Timeout | undefined;
   /** Nothing more will be written: every request settled, the server closed it, or the client left. */
   private finished = false;
   private clientGone = false;
+  /** How many requests the stream answers, and how many it did answer with their response. */
+  private readonly requestCount: number;
+  private answers = 0;
 
   constructor(
     private readonly rt: Runtime,
@@ -91,11 +95,10 @@ export class RequestStream implements OwnerDependent {
     private readonly target: RequestStreamTarget,
     private readonly options: RequestStreamOptions,
   ) {
-    // First, before anything is held for it: past a budget this throws and nothing needs undoing.
-    this.releaseBudget = rt.streams.acquire(target.principal.userId);
-    this.writer = new SseWriter(res, rt.config.limits.streamBufferBytes);
+    this.writer = new SseWriter(res, streamBounds(rt));
     this.ownerInstanceId = target.meta.instanceId;
     this.pending = options.requests;
+    this.requestCount = options.requests.size;
     this.lastPosition = options.after ?? '0-0';
     this.catchUp = new StreamCatchUp({
       lastPosition: () => this.lastPosition,
@@ -110,10 +113,11 @@ export class RequestStream implements OwnerDependent {
       },
       warn: (message, error) => rt.logger.warn(message, { sessionId: target.sessionId, error: error.message }),
     });
-    res.on('close', this.onClientGone);
     rt.requests.active += 1;
     // From arrival: routing the request (Redis commands with no timer of their own) counts too.
     this.deadline = setTimeout(this.onDeadline, rt.config.requestTimeoutMs);
+    // The client may have left while the request was looked up: then this stream is over at once.
+    whenClosed(res, this.onClientGone);
   }
 
   get delivery(): string {
@@ -207,7 +211,8 @@ export class RequestStream implements OwnerDependent {
       this.onServerMessage(key, message);
       this.catchUp.wrote();
     };
-    if (!this.catchUp.hold(write, logPosition(message))) write();
+    // The session ended: nothing that waits matters any more, and the stream ends now.
+    if (message.type === 'terminated' || !this.catchUp.hold(write, logPosition(message))) write();
   }
 
   private onServerMessage(key: string, incoming: ToClientEnvelope): void {
@@ -226,7 +231,10 @@ export class RequestStream implements OwnerDependent {
           const id = position ? formatEventId({ position, delivery: this.options.delivery, streamKey: key }) : undefined;
           this.writer.event(data, { id });
         }
-        if (answers) this.settle(key);
+        if (answers) {
+          this.answers += 1;
+          this.settle(key);
+        }
         break;
       }
       case 'rejected':
@@ -286,7 +294,7 @@ export class RequestStream implements OwnerDependent {
   private finish(): void {
     if (this.finished) return;
     this.finished = true;
-    this.releaseBudget();
+    if (this.answers < this.requestCount) this.options.onUnanswered?.();
     this.rt.requests.active -= 1;
     clearTimeout(this.deadline);
     this.rt.watch.remove(this);

@@ -1,5 +1,10 @@
 import type { Response } from 'express';
 
+/** A stream's bounds from the instance's settings (STREAM_BUFFER_MAX_BYTES, STREAM_LINGER_S). */
+export function streamBounds(rt: { config: { limits: { streamBufferBytes: number; streamLingerMs: number } } }) {
+  return { maxBufferedBytes: rt.config.limits.streamBufferBytes, lingerMs: rt.config.limits.streamLingerMs };
+}
+
 /**
  * Server-Sent Events framing over one HTTP response. Writing after the client
  * went away is a no-op, never an error. Everything written in one tick (headers,
@@ -23,9 +28,16 @@ export class SseWriter {
 
   constructor(
     private readonly res: Response,
-    /** Bytes the client may leave unread (in this process's buffers) before the stream counts as full. */
-    private readonly maxBufferedBytes = Number.POSITIVE_INFINITY,
-  ) {}
+    bounds: { maxBufferedBytes: number; lingerMs: number } = { maxBufferedBytes: Number.POSITIVE_INFINITY, lingerMs: 30_000 },
+  ) {
+    this.maxBufferedBytes = bounds.maxBufferedBytes;
+    this.lingerMs = bounds.lingerMs;
+  }
+
+  /** Bytes the client may leave unread (in this process's buffers) before the stream counts as full. */
+  private readonly maxBufferedBytes: number;
+  /** How long an ended response may wait for its client to read what it still holds. */
+  private readonly lingerMs: number;
 
   get isOpen(): boolean {
     return this.opened && !this.res.writableEnded && !this.res.destroyed;
@@ -38,10 +50,14 @@ export class SseWriter {
    * that does not.
    */
   get isFull(): boolean {
-    return this.full;
+    return this.full && this.res.writableLength > this.maxBufferedBytes;
   }
 
-  /** Resolves once the client read what the socket held, or the response ended. */
+  /**
+   * Resolves once the client read what the socket held, or the response ended.
+   * A client that reads nothing for STREAM_LINGER_S is taken for gone: the
+   * response is cut (a Streamable HTTP client resumes it with Last-Event-ID).
+   */
   drained(): Promise<void> {
     return new Promise((resolve) => {
       if (!this.isOpen) return resolve();
@@ -49,7 +65,10 @@ export class SseWriter {
         this.full = this.res.writableLength > this.maxBufferedBytes;
         return void setImmediate(resolve);
       }
+      const stalled = setTimeout(() => this.res.destroy(), this.lingerMs);
+      stalled.unref();
       const done = () => {
+        clearTimeout(stalled);
         this.res.off('drain', done);
         this.res.off('close', done);
         this.full = false;
@@ -90,6 +109,7 @@ export class SseWriter {
     this.undecided = undefined;
     this.startResponse('application/json', headers);
     this.res.end(json);
+    this.dropUnreadLater();
     return true;
   }
 
@@ -119,6 +139,19 @@ export class SseWriter {
     if (this.res.writableEnded) return;
     this.decideStream();
     this.res.end();
+    this.dropUnreadLater();
+  }
+
+  /**
+   * An ended response whose client does not read would keep its unread bytes
+   * (and its socket) for as long as the client likes: Node's timeouts only time
+   * a request's arrival. It gets STREAM_LINGER_S to be read, then is destroyed.
+   */
+  private dropUnreadLater(): void {
+    if (this.res.writableFinished) return;
+    const timer = setTimeout(() => this.res.destroy(), this.lingerMs);
+    timer.unref();
+    this.res.once('close', () => clearTimeout(timer));
   }
 
   private startStream(headers: Record<string, string>): void {

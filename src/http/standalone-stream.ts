@@ -4,12 +4,12 @@ import { channels, keys, STANDALONE_STREAM } from '../routing/channels.js';
 import { comparePositions, formatEventId, type EventId, type StoredEvent } from '../routing/event-store.js';
 import { envelope, type ToClientEnvelope } from '../routing/envelopes.js';
 import type { Runtime } from '../session/runtime.js';
-import { sendJsonRpcError, serviceUnavailable, sessionNotFound, withinBudget } from './errors.js';
+import { holdWhileOpen, sendJsonRpcError, serviceUnavailable, sessionNotFound, whenClosed } from './errors.js';
 import type { KeepAlive } from './keep-alive.js';
 import { publishToSession } from './session-publish.js';
 import type { ResolvedSession } from './session-guard.js';
 import { logPosition } from './request-stream.js';
-import { SseWriter } from './sse-writer.js';
+import { SseWriter, streamBounds } from './sse-writer.js';
 import { StreamCatchUp } from './stream-catch-up.js';
 
 /**
@@ -28,11 +28,10 @@ export async function openStandaloneStream(
 ): Promise<void> {
   const { sessionId } = session;
   const principal = principalOf(res);
-  const releaseBudget = withinBudget(res, () => rt.streams.acquire(principal.userId));
-  if (!releaseBudget) return;
+  if (!holdWhileOpen(res, () => rt.streams.acquire(principal.userId))) return;
   const holderKey = keys.standaloneHolder(sessionId);
   const holder = rt.nextDeliveryId();
-  const writer = new SseWriter(res, rt.config.limits.streamBufferBytes);
+  const writer = new SseWriter(res, streamBounds(rt));
   let detach: (() => void) | undefined;
   let unhold: (() => void) | undefined;
   // Messages that arrive before the replay is written wait here, in order.
@@ -50,7 +49,11 @@ export async function openStandaloneStream(
     } else if (incoming.type === 'close') {
       writer.endWithRetry(incoming.retryMs);
       void close();
-    } else if (incoming.type === 'end' || incoming.type === 'terminated') void close();
+    } else if (incoming.type === 'terminated') {
+      // The session is gone: a client that is behind has no use for what it has not read yet.
+      if (writer.isFull) writer.cut();
+      void close();
+    } else if (incoming.type === 'end') void close();
   };
   // The stream ends when the session's owner dies: its session is gone.
   const dependent = { ownerInstanceId: session.meta.instanceId, startedAt: Date.now(), ownerLost: () => void close() };
@@ -62,7 +65,6 @@ export async function openStandaloneStream(
   const close = async () => {
     if (closed) return;
     closed = true;
-    releaseBudget();
     keepAlive.remove(writer);
     rt.watch.remove(dependent);
     detach?.();
@@ -75,7 +77,8 @@ export async function openStandaloneStream(
         .catch(() => undefined);
     }
   };
-  res.on('close', () => void close());
+  // The client may have left while the session was looked up: then the stream is over at once.
+  whenClosed(res, () => void close());
 
   // Backpressure and subscriber losses: what the stream missed is read from the log.
   const catchUp = new StreamCatchUp({
@@ -101,7 +104,8 @@ export async function openStandaloneStream(
       write(incoming);
       catchUp.wrote();
     };
-    if (!catchUp.hold(writeLive, logPosition(incoming))) writeLive();
+    // The session ended: nothing that waits matters any more, and the stream ends now.
+    if (incoming.type === 'terminated' || !catchUp.hold(writeLive, logPosition(incoming))) writeLive();
   };
 
   try {

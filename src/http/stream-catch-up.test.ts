@@ -247,6 +247,21 @@ describe('backpressure: a client that stops reading', () => {
     expect(s.written).toEqual(['1-0', '2-0', '3-0']);
   });
 
+  test('a second fall-behind whose drops the log lost is told too (the first one left nothing behind)', async () => {
+    const s = setup({ bound: 2 });
+    for (let i = 1; i <= 4; i++) s.publish(`${i}-0`, true); // 4-0 dropped
+    s.clientReads();
+    await settle();
+    expect(s.written).toEqual(['1-0', '2-0', '3-0', '4-0']);
+    s.clientReads();
+    for (let i = 5; i <= 10; i++) s.publish(`${i}-0`, true); // behind again after 7-0
+    s.trimLog(2); // 8-0 on are dropped and then trimmed: only 9-0 and 10-0 are left
+    s.clientReads();
+    await settle();
+    expect(s.lostForGood()).toBe(1);
+    expect(s.written).not.toContain('9-0');
+  });
+
   test('trimmed, but only what was written already: nothing is lost', async () => {
     const s = setup({ bound: 2 });
     for (let i = 1; i <= 20; i++) s.publish(`${i}-0`, true);

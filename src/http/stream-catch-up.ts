@@ -166,6 +166,8 @@ export class StreamCatchUp {
       }
       if (missed.length < EVENTS_PER_READ && !this.readAgain) break;
     }
+    // Caught up with the log: whatever was dropped before is written (or was found lost above).
+    this.firstDropped = undefined;
     const keptBack = this.keptBack;
     this.keptBack = [];
     this.state = 'live';

@@ -1,5 +1,5 @@
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { ErrorCode, McpError, type CallToolResult, type CreateTaskResult } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, McpError, type CallToolResult, type CreateTaskResult, type Task } from '@modelcontextprotocol/sdk/types.js';
 import { LimitExceeded } from '../limits/limit-exceeded.js';
 import type { TaskRun, TaskRuns } from '../tasks/task-runs.js';
 import type { ToolContext, ToolDefinition } from './tools/types.js';
@@ -34,20 +34,26 @@ export async function startToolTask(
   if (!store || !runs || !definition.taskSupport) {
     throw new McpError(ErrorCode.MethodNotFound, `Tool ${definition.tool.name} cannot be called as a task`);
   }
+  let unreserve: () => void;
   try {
-    runs.checkRoom();
+    unreserve = runs.reserve();
   } catch (error) {
     throw error instanceof LimitExceeded ? error.toMcpError() : error;
   }
-  const task = await store.createTask({ ttl: params.ttl ?? null });
+  let task: Task;
   let run: TaskRun;
   try {
-    run = await runs.start(task.taskId, Date.parse(task.createdAt) + task.ttl!);
-  } catch (error) {
-    // Not listening for cancels (Redis failed): a task nobody could stop does not start.
-    const text = `Task failed: it could not be started (${(error as Error).message})`;
-    await store.storeTaskResult(task.taskId, 'failed', { content: [{ type: 'text', text }], isError: true }).catch(() => undefined);
-    throw error;
+    task = await store.createTask({ ttl: params.ttl ?? null });
+    try {
+      run = await runs.start(task.taskId, Date.parse(task.createdAt) + task.ttl!);
+    } catch (error) {
+      // Not listening for cancels (Redis failed): a task nobody could stop does not start.
+      const text = `Task failed: it could not be started (${(error as Error).message})`;
+      await store.storeTaskResult(task.taskId, 'failed', { content: [{ type: 'text', text }], isError: true }).catch(() => undefined);
+      throw error;
+    }
+  } finally {
+    unreserve();
   }
 
   void (async () => {

@@ -40,14 +40,19 @@ export async function createBackend(redisUrl: string | undefined, options: Backe
   if (!redisUrl) {
     const kv = new MemoryKeyValueStore();
     const events = new MemoryEventStore(sessionTtlMs, eventLog);
+    const tasks = new MemoryTaskRecords();
     return {
       kind: 'memory',
       bus: new MemoryBus(),
       kv,
       events,
-      tasks: new MemoryTaskRecords(),
+      tasks,
       isReady: () => true,
-      close: async () => kv.close(),
+      close: async () => {
+        kv.close();
+        events.close();
+        tasks.close();
+      },
     };
   }
   const connections = await connectRedis(redisUrl, logger);

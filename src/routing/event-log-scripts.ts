@@ -85,7 +85,8 @@ local found = {}
 local i = low
 while i < n and #found < limit do
   for _, e in ipairs(redis.call('LRANGE', key, i, i + 63)) do
-    if string.match(e, '^[^\\n]*\\n([^\\n]*)\\n') == delivery then
+    -- Positions are checked again: were two instances to write the log for a moment (a handover), it may be out of order.
+    if string.match(e, '^[^\\n]*\\n([^\\n]*)\\n') == delivery and isAfter(e) then
       found[#found + 1] = e
       if #found >= limit then break end
     end

@@ -6,8 +6,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createLogger } from '../observability/logger.js';
-import { keys } from './channels.js';
-import { eventSize, keptAfterTrim, type EventLogBounds, type EventStore, type StoredEvent } from './event-store.js';
+import { keys, requestIdOfStreamKey, streamKeyFor } from './channels.js';
+import { eventSize, formatEventId, keptAfterTrim, parseEventId, type EventLogBounds, type EventStore, type StoredEvent } from './event-store.js';
 import { MemoryEventStore } from './memory-event-store.js';
 import { connectRedis } from './redis-connections.js';
 import { RedisEventStore } from './redis-event-store.js';
@@ -147,4 +147,13 @@ test('Redis: the list has a TTL from its first element, and touch() renews it wi
   } finally {
     await connections.close();
   }
+});
+
+test('every request id within MAX_ID_LENGTH makes an event id that parses back (the stream stays resumable)', () => {
+  for (const id of [' '.repeat(1024), '€'.repeat(1024), 1e21, -1.5e-7, 7, 'a~b']) {
+    const eventId = { position: '1795216232421-3', delivery: 'e2f980a7e141.4', streamKey: streamKeyFor(id) };
+    expect(parseEventId(formatEventId(eventId))).toEqual(eventId);
+    expect(requestIdOfStreamKey(eventId.streamKey)).toEqual(id);
+  }
+  expect(parseEventId(`1-0~d~s:${'%20'.repeat(5000)}`)).toBeUndefined();
 });

@@ -102,21 +102,30 @@ export interface EventId {
 }
 
 const POSITION = /^\d{1,16}-\d{1,10}$/;
+/** What streamKeyFor makes: `n:` and a number as JavaScript writes it (exponents included), `s:` and an encoded string. */
+const STREAM_KEY = /^(n:-?\d+(\.\d+)?(e[+-]\d+)?|s:\S*|__GET_stream)$/;
 
 export function formatEventId(id: EventId): string {
   return `${id.position}~${id.delivery}~${id.streamKey}`;
 }
 
 /** Parses a Last-Event-ID; undefined for anything we did not issue. */
+/**
+ * The longest stream key: a string request id of MAX_ID_LENGTH's largest value
+ * (1024), every character percent-encoded (up to nine characters each). It fits
+ * in a Last-Event-ID header within Node's 16 KB of headers.
+ */
+const MAX_STREAM_KEY = 2 + 9 * 1024;
+
 export function parseEventId(value: string): EventId | undefined {
-  if (value.length > 600) return undefined;
+  if (value.length > 100 + MAX_STREAM_KEY) return undefined;
   const first = value.indexOf('~');
   const second = value.indexOf('~', first + 1);
   if (first < 0 || second < 0) return undefined;
   const position = value.slice(0, first);
   const delivery = value.slice(first + 1, second);
   const streamKey = value.slice(second + 1);
-  if (!POSITION.test(position) || !/^[\w.]{0,64}$/.test(delivery) || !/^(n:-?\d+(\.\d+)?|s:\S{0,512}|__GET_stream)$/.test(streamKey)) {
+  if (!POSITION.test(position) || !/^[\w.]{0,64}$/.test(delivery) || !STREAM_KEY.test(streamKey) || streamKey.length > MAX_STREAM_KEY) {
     return undefined;
   }
   return { position, delivery, streamKey };

@@ -15,14 +15,31 @@ interface Log {
   expiresAt: number;
 }
 
-/** The embedded mode's event log: one bounded array per session, expiring with it. */
+/**
+ * The embedded mode's event log: one bounded array per session, expiring with
+ * it; a sweep (one unref'd timer) purges the logs of sessions nobody reads again.
+ */
 export class MemoryEventStore implements EventStore {
   private readonly logs = new Map<string, Log>();
+  private readonly sweeper: NodeJS.Timeout;
 
   constructor(
     private readonly ttlMs: number,
     private readonly bounds: EventLogBounds,
-  ) {}
+    sweepIntervalMs = 30_000,
+  ) {
+    this.sweeper = setInterval(() => this.purgeExpired(), sweepIntervalMs);
+    this.sweeper.unref();
+  }
+
+  close(): void {
+    clearInterval(this.sweeper);
+  }
+
+  private purgeExpired(): void {
+    const now = Date.now();
+    for (const [sessionId, log] of this.logs) if (log.expiresAt <= now) this.logs.delete(sessionId);
+  }
 
   writer(sessionId: string): EventLogWriter {
     return { append: async (event) => this.append(sessionId, event) };
@@ -32,7 +49,9 @@ export class MemoryEventStore implements EventStore {
     const events = this.live(sessionId)?.events ?? [];
     const found: StoredEvent[] = [];
     for (let i = firstAfter(events, position); i < events.length && found.length < limit; i++) {
-      if (events[i]!.delivery === delivery) found.push(events[i]!);
+      const event = events[i]!;
+      // Checked again: were two instances to write the log for a moment (a handover), it may be out of order.
+      if (event.delivery === delivery && comparePositions(event.position, position) > 0) found.push(event);
     }
     return found;
   }

@@ -22,8 +22,6 @@ export interface OwnedSessionDeps {
   directory: SessionDirectory;
   logger: Logger;
   resourceUpdateIntervalMs: number;
-  /** How long a request may take (REQUEST_TIMEOUT_S). */
-  requestTimeoutMs: number;
   /** Requests in flight: the bound per session, and the budget per user shared by the instance's sessions. */
   inflight: { perSession: number; perUser: Budget };
   /** Resource subscriptions per user and in all, shared by the instance's sessions. */
@@ -39,6 +37,8 @@ export interface RestoredSession {
   lastPosition: string;
   /** Whether a standalone stream of the session is open somewhere (its holder's lease exists). */
   listening: boolean;
+  /** Requests of the session may still be finishing on the instance that handed it over, until then (ms). */
+  busyUntil?: number;
 }
 
 /**
@@ -49,7 +49,8 @@ export interface RestoredSession {
  */
 export class OwnedSession implements StandaloneListener {
   lastActivity = Date.now();
-  private readonly createdAt = Date.now();
+  /** Set when the session is handed over with requests still in flight here: until when they may run. */
+  private leavesBusyUntil: number | undefined;
   private server: Server | undefined;
   private disposeFeatures: (() => void) | undefined;
   private readonly transport: OwnerTransport;
@@ -87,7 +88,12 @@ export class OwnedSession implements StandaloneListener {
 
   /** The session as the store keeps it. */
   record(): SessionRecord {
-    return { sessionId: this.sessionId, userId: this.userId, meta: this.meta, state: serializeSession(this.init, this.features) };
+    return {
+      sessionId: this.sessionId,
+      userId: this.userId,
+      meta: this.meta,
+      state: serializeSession(this.init, this.features, this.leavesBusyUntil),
+    };
   }
 
   async start(): Promise<void> {
@@ -131,9 +137,20 @@ export class OwnedSession implements StandaloneListener {
     }
   }
 
-  /** From now on the stored state belongs to whoever takes the session over. */
+  /** The session is being handed over: requests still in flight here may run until `deadline`. */
+  leaveBusyUntil(deadline: number): void {
+    if (this.transport.inflightCount > 0) this.leavesBusyUntil = deadline;
+  }
+
+  /**
+   * From now on the stored state belongs to whoever takes the session over, and
+   * so do its periodic notifications: they stop here, so that two instances do
+   * not write the session's log at once (requests still in flight here finish).
+   */
   handOver(): void {
     this.handedOver = true;
+    this.disposeFeatures?.();
+    this.disposeFeatures = undefined;
   }
 
   /**
@@ -146,6 +163,7 @@ export class OwnedSession implements StandaloneListener {
     if (this.disposed) return;
     this.disposed = true;
     this.disposeFeatures?.();
+    this.disposeFeatures = undefined;
     await this.stopIntake();
     this.transport.closeMode = mode;
     await this.server?.close().catch(() => undefined);
@@ -188,11 +206,9 @@ export class OwnedSession implements StandaloneListener {
       return;
     }
     if (incoming.type === 'probe') {
-      // Taken over lately, the session may still have requests finishing on the instance that
-      // ran it before (a drain): only the deadline can tell then.
-      if (!this.restored || Date.now() - this.createdAt >= this.deps.requestTimeoutMs) {
-        this.transport.probe(incoming.streamKey, incoming.delivery);
-      }
+      // Handed over with requests still in flight (a drain), the session may have some finishing
+      // on the instance that ran it before: until they must be done, only the deadline can tell.
+      if (Date.now() >= (this.restored?.busyUntil ?? 0)) this.transport.probe(incoming.streamKey, incoming.delivery);
       return;
     }
     if (incoming.type === 'standalone') {

@@ -24,22 +24,25 @@ const PersistedSessionSchema = z.object({
     dynamicFeatures: z.boolean().optional(),
     pendingUrlElicitations: z.array(z.object({ url: z.string().max(2048), elicitationId: z.string().max(256) })).max(10).optional(),
   }),
+  /** Handed over with requests still in flight on the instance that left it: they may finish there until then (ms). */
+  busyUntil: z.number().int().optional(),
 });
 
 export type PersistedSession = z.infer<typeof PersistedSessionSchema>;
 export type InitParams = NonNullable<PersistedSession['init']>;
 
-export function serializeSession(init: InitParams | undefined, features: SessionFeatureState): string {
+export function serializeSession(init: InitParams | undefined, features: SessionFeatureState, busyUntil?: number): string {
   const persisted: PersistedSession = {
     v: 1,
     ...(init && { init }),
     features: { ...features, subscriptions: [...features.subscriptions] },
+    ...(busyUntil !== undefined && { busyUntil }),
   };
   return JSON.stringify(persisted);
 }
 
 /** The stored session, or undefined when the record is missing or not one we wrote. */
-export function parseSession(raw: string | null): { init?: InitParams; features: SessionFeatureState } | undefined {
+export function parseSession(raw: string | null): { init?: InitParams; features: SessionFeatureState; busyUntil?: number } | undefined {
   if (!raw) return undefined;
   let json: unknown;
   try {
@@ -49,6 +52,6 @@ export function parseSession(raw: string | null): { init?: InitParams; features:
   }
   const parsed = PersistedSessionSchema.safeParse(json);
   if (!parsed.success) return undefined;
-  const { features, init } = parsed.data;
-  return { init, features: { ...features, subscriptions: new Set(features.subscriptions) } };
+  const { features, init, busyUntil } = parsed.data;
+  return { init, features: { ...features, subscriptions: new Set(features.subscriptions) }, busyUntil };
 }

@@ -69,7 +69,6 @@ export async function startRuntime(config: Config, backend: Backend, logger: Log
     idleTimeoutMs: config.sessionIdleTimeoutMs,
     evictAfterMs: Math.min(config.sessionEvictAfterMs, config.sessionIdleTimeoutMs),
     resourceUpdateIntervalMs: config.resourceUpdateIntervalMs,
-    requestTimeoutMs: config.requestTimeoutMs,
     limits: config.limits,
   });
   const hub = new ClientStreamHub(backend.bus, config.subscriptionGraceMs, log);

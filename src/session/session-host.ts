@@ -22,7 +22,6 @@ export interface SessionHostOptions {
   /** A session idle this long leaves memory; its state stays in the store until it expires. */
   evictAfterMs: number;
   resourceUpdateIntervalMs: number;
-  requestTimeoutMs: number;
   /** The budgets a host enforces (docs/operations.md, "Limits"). */
   limits: Pick<
     Limits,
@@ -179,7 +178,6 @@ export class SessionHost {
         directory: this.directory,
         logger: this.logger,
         resourceUpdateIntervalMs: this.options.resourceUpdateIntervalMs,
-        requestTimeoutMs: this.options.requestTimeoutMs,
         inflight: { perSession: this.options.limits.inflightPerSession, perUser: this.inflight },
         subscriptions: this.subscriptions,
         onShutdownRequest: (s, reason) => void this.dispose(s, reason),
@@ -238,7 +236,9 @@ export class SessionHost {
     }
     await session.stopIntake();
     this.sessions.delete(session.sessionId);
-    // State first, then the pointer: whoever takes over must find the latest state.
+    // State first, then the pointer: whoever takes over must find the latest state (and until
+    // when requests may still finish here).
+    session.leaveBusyUntil(deadline);
     await this.directory.saveState(session.sessionId, session.record().state).catch(() => undefined);
     await this.directory.release(session.sessionId, this.options.instanceId).catch(() => false);
     session.handOver();

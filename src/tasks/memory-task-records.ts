@@ -1,10 +1,35 @@
 import { isTerminal, type TaskRecord, type TaskRecords, type TaskTransition } from './task-records.js';
 
-/** The embedded mode's task records: expire lazily, like the Redis keys they stand for. */
+/**
+ * The embedded mode's task records: expire lazily, like the Redis keys they
+ * stand for, and a sweep (one unref'd timer) purges those nobody reads again.
+ */
 export class MemoryTaskRecords implements TaskRecords {
   private readonly records = new Map<string, { record: TaskRecord; expiresAt: number }>();
   /** Per user, task id → when its record expires: the index the bound counts (as in Redis). */
   private readonly byUser = new Map<string, Map<string, number>>();
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(sweepIntervalMs = 30_000) {
+    this.sweeper = setInterval(() => this.purgeExpired(), sweepIntervalMs);
+    this.sweeper.unref();
+  }
+
+  close(): void {
+    clearInterval(this.sweeper);
+  }
+
+  private purgeExpired(): void {
+    const now = Date.now();
+    for (const [userId, index] of this.byUser) {
+      for (const [taskId, expiresAt] of index) {
+        if (expiresAt > now) continue;
+        index.delete(taskId);
+        this.records.delete(taskId);
+      }
+      if (index.size === 0) this.byUser.delete(userId);
+    }
+  }
 
   async create(record: TaskRecord, ttlMs: number, limit: number): Promise<boolean> {
     const now = Date.now();

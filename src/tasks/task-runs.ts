@@ -31,6 +31,8 @@ interface Entry {
  */
 export class TaskRuns {
   private readonly running = new Map<string, Entry>();
+  /** Places held by tasks being created (see reserve). */
+  private starting = 0;
   private listening: Promise<void> | undefined;
   private expiryTimer: NodeJS.Timeout | undefined;
   private expiryAt = Infinity;
@@ -56,11 +58,23 @@ export class TaskRuns {
     return this.running.has(taskId);
   }
 
-  /** Throws LimitExceeded when the instance runs its bound of tasks (checked before a task is created). */
-  checkRoom(): void {
-    if (this.maxRunning > 0 && this.running.size >= this.maxRunning) {
+  /**
+   * Holds a place for a task about to start (its record is being written), or
+   * throws LimitExceeded when the instance runs its bound of tasks. Taken at
+   * once, so calls racing in cannot all pass; given back once the task started
+   * (then it counts as running) or failed to.
+   */
+  reserve(): () => void {
+    if (this.maxRunning > 0 && this.running.size + this.starting >= this.maxRunning) {
       throw new LimitExceeded('MAX_RUNNING_TASKS_PER_INSTANCE', this.maxRunning, 'instance', 'tasks running on this instance');
     }
+    this.starting += 1;
+    let given = false;
+    return () => {
+      if (given) return;
+      given = true;
+      this.starting -= 1;
+    };
   }
 
   /**

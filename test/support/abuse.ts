@@ -103,8 +103,6 @@ export function unreadResponse(url: string, request: RawRequest, readUntil?: Reg
       response?.on('data', onText);
       response?.resume();
     },
-    /** Resolves when the server ended or cut the response. */
-    ended: new Promise<void>((resolve) => req.once('close', () => resolve())),
     close: () => req.destroy(),
   };
 }

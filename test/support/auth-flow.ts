@@ -240,7 +240,13 @@ export async function signIn(base: string, userId: string, rewrite?: (url: URL) 
  * share one Redis, where per-user counts (sessions, tasks, rate limits) live.
  */
 export async function freshUser(base: string, name: string): Promise<string> {
-  return (await signIn(base, `${name}-${randomUUID()}`)).tokens.access_token;
+  return (await freshUserWithId(base, name))[1];
+}
+
+/** The same, with the user id (to read what the server counts for it). */
+export async function freshUserWithId(base: string, name: string): Promise<[userId: string, token: string]> {
+  const userId = `${name}-${randomUUID()}`;
+  return [userId, (await signIn(base, userId)).tokens.access_token];
 }
 
 /**

@@ -17,8 +17,8 @@ local total = redis.call('INCRBY', KEYS[1], granted)
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return {granted, total}`;
 
-/** A reservation takes at most this fraction of the limit… */
-const MAX_CHUNK_FRACTION = 0.1;
+/** A reservation takes at most this fraction of the limit (a client that lands on many instances strands little)… */
+const MAX_CHUNK_FRACTION = 0.025;
 /** …and at most 1/SHARE_DIVISOR of what is left, so that unused reservations starve others little. */
 const SHARE_DIVISOR = 4;
 /** The counter outlives its window by this much, so that an instance whose clock lags does not recreate it. */
@@ -26,6 +26,14 @@ const TTL_MARGIN_MS = 5000;
 /** After a failed reservation, new ones count locally for this long instead of queuing on a dead Redis. */
 const REDIS_BACKOFF_MS = 1000;
 const MAX_ENTRIES = 100_000;
+/** Tokens an instance holds for a key nobody used for this long go back to the shared counter. */
+const GIVE_BACK_AFTER_MS = 2000;
+
+/** Gives unused tokens back, never below zero. KEYS[1]: the counter. ARGV: tokens. */
+const GIVE_BACK_SCRIPT = `
+local left = redis.call('DECRBY', KEYS[1], ARGV[1])
+if left < 0 then redis.call('SET', KEYS[1], 0, 'KEEPTTL') end
+return left`;
 
 /** What the store needs of a node-redis client (give it one whose commands time out). */
 export interface ReservationRedis {
@@ -48,6 +56,8 @@ interface Entry {
   exhausted: boolean;
   /** Redis failed: this instance counts alone, against the same limit, until the window ends. */
   local: boolean;
+  /** When this instance last admitted a request for the key (ms). */
+  lastUsed: number;
   /** The reservation under way: every request that finds no token waits for this one. */
   reserving?: Promise<void>;
 }
@@ -63,11 +73,11 @@ interface Entry {
  * tokens from the shared counter with one EVAL (RESERVE_SCRIPT), admits
  * requests locally while it holds tokens, and reserves again when they run out;
  * requests arriving meanwhile wait for that same EVAL. The first request of a
- * key waits for its reservation. Chunks shrink as the counter nears the limit;
- * tokens an instance reserved and did not use by the end of the window are lost
- * (at most its last chunk per key), so others may be refused a little early,
- * never admitted past the limit. Forgetting an entry (the map is bounded)
- * forfeits its tokens the same way. If Redis fails (unreachable, OOM…), the
+ * key waits for its reservation. Chunks are small (a fortieth of the limit)
+ * and shrink as the counter nears it; tokens an instance reserved and did not
+ * use are given back once their key has been idle for GIVE_BACK_AFTER_MS (one
+ * timer per store), so others may be refused a little early, never admitted
+ * past the limit. Forgetting an entry (the map is bounded) forfeits its tokens. If Redis fails (unreachable, OOM…), the
  * entry counts locally against the same limit for the rest of its window: a
  * store failure never fails a request.
  */
@@ -78,6 +88,8 @@ export class ReservationStore implements Store {
   private maxChunk = 1;
   private readonly entries = new Map<string, Entry>();
   private redisDownUntil = 0;
+  /** One timer per store, only while some entry holds tokens: gives back what idle keys hold. */
+  private giveBackTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly redis: ReservationRedis,
@@ -122,6 +134,7 @@ export class ReservationStore implements Store {
     if (entry.tokens > 0) {
       entry.tokens--;
       entry.admitted++;
+      entry.lastUsed = Date.now();
       return { totalHits: this.used(entry), resetTime: entry.resetTime };
     }
     if (entry.exhausted) {
@@ -152,11 +165,50 @@ export class ReservationStore implements Store {
       entry.tokens += granted;
       entry.counter = counter;
       entry.exhausted = granted === 0;
+      if (granted > 0) this.scheduleGiveBack();
     } catch (error) {
       this.redisDownUntil = Date.now() + REDIS_BACKOFF_MS;
       this.logger.debug('rate-limit reservation failed; counting locally', { prefix: this.prefix, error: (error as Error).message });
       this.countLocally(entry);
     }
+  }
+
+  /**
+   * Tokens reserved and not used strand others' requests until the window ends
+   * (a client whose later requests all land on another instance): what a key
+   * idle for GIVE_BACK_AFTER_MS holds goes back to the shared counter.
+   */
+  private scheduleGiveBack(): void {
+    if (this.giveBackTimer) return;
+    this.giveBackTimer = setTimeout(() => {
+      this.giveBackTimer = undefined;
+      void this.giveBack();
+    }, GIVE_BACK_AFTER_MS);
+    this.giveBackTimer.unref();
+  }
+
+  private async giveBack(): Promise<void> {
+    const now = Date.now();
+    const window = this.windowStart(now);
+    let holding = false;
+    for (const entry of this.entries.values()) {
+      if (entry.tokens === 0 || entry.local || entry.reserving || entry.window !== window) continue;
+      if (now - entry.lastUsed < GIVE_BACK_AFTER_MS) {
+        holding = true;
+        continue;
+      }
+      const tokens = entry.tokens;
+      entry.tokens = 0;
+      entry.counter -= tokens;
+      entry.exhausted = false;
+      try {
+        await this.redis.eval(GIVE_BACK_SCRIPT, { keys: [entry.counterKey], arguments: [String(tokens)] });
+      } catch (error) {
+        // Not given back: others are refused a little early, never admitted past the limit.
+        this.logger.debug('rate-limit tokens not given back', { prefix: this.prefix, error: (error as Error).message });
+      }
+    }
+    if (holding) this.scheduleGiveBack();
   }
 
   private countLocally(entry: Entry): void {
@@ -193,6 +245,7 @@ export class ReservationStore implements Store {
       refused: 0,
       exhausted: false,
       local: false,
+      lastUsed: Date.now(),
     };
     this.entries.set(key, entry);
     return entry;
