@@ -112,6 +112,17 @@ describe.each(cases)('event log (%s)', (_name, start) => {
     expect(positions(await store.after(session, '0-0', 'd1'))).toEqual(['1000-161']);
   });
 
+  test('a burst of appends not awaited one by one (as a server sends them) stays within both bounds, from the log\'s first event', async () => {
+    const message = `"${'z'.repeat(500)}"`;
+    const bounds = { maxEvents: 1000, maxBytes: 20 * eventSize(event(100, 'd1', message)) };
+    const store = await open(bounds);
+    const log = store.writer(session, '0-0');
+    for (let round = 0; round < 5; round++) {
+      await Promise.all(Array.from({ length: 40 }, (_, i) => log.append(event(100 + round * 40 + i, 'd1', message))));
+      await expectBoundedSuffix(store, 100 + round * 40 + 39, bounds);
+    }
+  });
+
   test('a writer that finds a log already there (a session taken over) keeps it within its bounds', async () => {
     const bounds = { maxEvents: 30, maxBytes: 1 << 20 };
     const store = await open(bounds);

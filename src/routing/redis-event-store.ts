@@ -83,16 +83,25 @@ class LogWriter implements EventLogWriter {
     if (empty) this.tally = { events: 0, bytes: 0, total: 0 };
   }
 
+  /** Creates the list with one element and its TTL; resolves to a non-zero length. */
+  private async create(element: string): Promise<number> {
+    await this.client.multi().rPush(this.key, element).pExpire(this.key, this.ttlMs).exec();
+    return 1;
+  }
+
   async append(event: StoredEvent): Promise<void> {
     const head = `${event.position}\n${event.delivery}\n${event.streamKey}`;
     const size = eventSize(event);
     const tally = this.tally;
     if (tally && tally.bytes + size <= this.bounds.maxBytes) {
+      const first = tally.events === 0;
       tally.events += 1;
       tally.bytes += size;
       tally.total += size;
       const element = `${head}\n${tally.total}\n${event.message}`;
-      const pushed = this.untimed.rPushX(this.key, element);
+      // The log's first event creates the list with its TTL (never a list without one); appends sent
+      // after it, on the same connection, find it there.
+      const pushed = first ? this.create(element) : this.untimed.rPushX(this.key, element);
       if (tally.events > this.bounds.maxEvents) {
         // Past the count bound: one LTRIM in the same write keeps the newest. The bytes dropped
         // are not known here: the tally keeps an upper bound, and the byte bound's script (which
@@ -100,10 +109,8 @@ class LogWriter implements EventLogWriter {
         tally.events = keptAfterTrim(this.bounds).maxEvents;
         await this.untimed.lTrim(this.key, -tally.events, -1);
       }
-      if ((await pushed) > 0) return;
-      // The list expired or was never created: create it with its TTL (never a list without one).
-      await this.client.multi().rPush(this.key, element).pExpire(this.key, this.ttlMs).exec();
-      this.tally = { events: 1, bytes: size, total: tally.total };
+      // The list expired meanwhile: made again (the tally, counting what expired too, stays an upper bound).
+      if ((await pushed) === 0) await this.create(element);
       return;
     }
     this.tally = undefined; // if the script fails, the next append asks again
