@@ -112,9 +112,15 @@ async function prepareSessions(routes, connections) {
  * (SET, every INSTANCE_LEASE_TTL_MS / 3) and the sweep's TTL refresh of busy
  * sessions (PEXPIRE, every 30 s).
  */
-const HOUSEKEEPING = new Set(['set', 'pexpire']);
-/** The event log's trims: an LTRIM with the append that passes the count bound (once per quarter of it). */
-const TRIMS = new Set(['ltrim']);
+// Timer-driven: the owner's sweep and the held-streams renewal (SET, PEXPIRE, and EVAL: the renew script).
+const HOUSEKEEPING = new Set(['set', 'pexpire', 'eval']);
+/**
+ * The event log's upkeep, beside the one append per server message (RPUSHX, or the
+ * append-and-trim script counted as that append): the LTRIM that goes with an append
+ * passing the count bound, what the script runs inside (LINDEX, RPUSH, LTRIM) when one
+ * passes the byte bound, and the RPUSH that creates a session's log.
+ */
+const TRIMS = new Set(['ltrim', 'lindex', 'rpush']);
 
 /**
  * Two figures: everything Redis ran in the window over completed calls (what the

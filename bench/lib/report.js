@@ -46,7 +46,7 @@ export function evaluate(results) {
   checks.push(
     verdict(`(a) Redis commands per tool call ≤ ${LIMITS.redisCommandsPerCall}`, perCall?.commandsPerCall, perCall?.commandsPerCall <= LIMITS.redisCommandsPerCall, {
       load: a,
-      shown: `${fmt(perCall?.commandsPerCall, 3)}, plus the event log's trims ${fmt(perCall?.trimsPerCall, 3)} (every command in the window / completed calls: ${fmt(perCall?.commandsPerCompletedCall, 3)})`,
+      shown: `${fmt(perCall?.commandsPerCall, 3)}, plus the event log's upkeep ${fmt(perCall?.trimsPerCall, 3)} (every command in the window / completed calls: ${fmt(perCall?.commandsPerCompletedCall, 3)})`,
     }),
     verdict('(a) new Redis connections per tool call = 0', perCall?.newConnectionsPerCall, perCall?.newConnectionsPerCall === 0, {
       load: a,
@@ -128,7 +128,7 @@ function redisTable(results) {
         .map(([name, n]) => `${name} ${fmt(n, 3)}`)
         .join(', '),
     ]);
-  return table(['target', 'cmds/call', 'trims/call', 'all cmds/completed call', 'new conns/call', 'per call by command'], rows);
+  return table(['target', 'cmds/call', 'log upkeep/call', 'all cmds/completed call', 'new conns/call', 'per call by command'], rows);
 }
 
 function memoryTable(results) {
@@ -158,8 +158,8 @@ export function printReport(results) {
     console.log(`CPU during the window; calls/CPU-s = calls per CPU-second of the servers (+ Redis)\n${cpuTable(results)}\n`);
   }
   if (Object.values(results.loads).some((run) => run.redis)) {
-    console.log('Redis cost per tool call (cmds/call: commands other than timer-driven SET/PEXPIRE and the event log\'s trims, over calls sent;');
-    console.log('trims/call: the LTRIM that goes with the append passing the log\'s count bound, over calls sent;');
+    console.log('Redis cost per tool call (cmds/call: commands other than timer-driven SET/PEXPIRE and the event log\'s upkeep, over calls sent;');
+    console.log('log upkeep/call: trims (LTRIM, and what the append-and-trim script runs inside) and log creation (RPUSH), over calls sent;');
     console.log(`all cmds/completed call: every command in the window over completed calls)\n${redisTable(results)}\n`);
   }
   if (Object.keys(results.memory).length > 0) console.log(`Idle sessions (initialize + initialized), per session, heap after GC\n${memoryTable(results)}\n`);
