@@ -2,7 +2,10 @@ import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { ErrorCode, McpError, type CallToolResult, type CreateTaskResult, type Task } from '@modelcontextprotocol/sdk/types.js';
 import { LimitExceeded } from '../limits/limit-exceeded.js';
 import type { TaskRun, TaskRuns } from '../tasks/task-runs.js';
-import type { ToolContext, ToolDefinition } from './tools/types.js';
+import { sessionCallContext } from './session-call-context.js';
+import type { ToolDefinition } from './tools/types.js';
+import type { CallSession } from './call-context.js';
+import type { ProgressToken } from '@modelcontextprotocol/sdk/types.js';
 
 /**
  * The registry of tasks running on the instance, per session Server. The SDK
@@ -26,11 +29,12 @@ export function attachTaskRuns(server: Server, runs: TaskRuns): void {
 export async function startToolTask(
   definition: ToolDefinition,
   args: Record<string, unknown>,
-  context: ToolContext,
+  session: CallSession,
+  progressToken: ProgressToken | undefined,
   params: { ttl?: number | null },
 ): Promise<CreateTaskResult> {
-  const store = context.extra.taskStore;
-  const runs = taskRunsByServer.get(context.server);
+  const store = session.extra.taskStore;
+  const runs = taskRunsByServer.get(session.server);
   if (!store || !runs || !definition.taskSupport) {
     throw new McpError(ErrorCode.MethodNotFound, `Tool ${definition.tool.name} cannot be called as a task`);
   }
@@ -59,7 +63,7 @@ export async function startToolTask(
   void (async () => {
     let result: CallToolResult;
     try {
-      result = await definition.call(args, { ...context, extra: { ...context.extra, signal: run.signal } });
+      result = await definition.call(args, sessionCallContext(session, progressToken, run.signal));
     } catch (error) {
       result = { content: [{ type: 'text', text: `Task failed: ${(error as Error).message}` }], isError: true };
     } finally {

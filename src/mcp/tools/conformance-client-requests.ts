@@ -1,16 +1,6 @@
-import {
-  CreateMessageResultSchema,
-  ElicitResultSchema,
-  type ElicitRequestFormParams,
-  type ElicitResult,
-} from '@modelcontextprotocol/sdk/types.js';
+import type { ElicitRequestFormParams, ElicitResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import {
-  clientRequestOptions,
-  describeFailure,
-  supportsFormElicitation,
-} from './client-requests.js';
-import { ASKS_THE_CLIENT, defineTool, textResult, toolError, type ToolContext } from './types.js';
+import { ASKS_THE_CLIENT, defineTool, textResult } from './types.js';
 
 /**
  * Conformance fixtures that ask the client something mid-call: sampling and
@@ -29,41 +19,19 @@ export const testSamplingTool = defineTool({
   args: z.object({
     prompt: z.string().max(MAX_FIXTURE_PROMPT_LENGTH).describe('The prompt to send to the LLM'),
   }),
-  run: async ({ prompt }, { server, extra }) => {
-    if (!server.getClientCapabilities()?.sampling) {
-      return toolError('The client does not support sampling (no sampling capability declared), so test_sampling cannot run.');
-    }
-    try {
-      const result = await extra.sendRequest(
-        {
-          method: 'sampling/createMessage',
-          params: {
-            messages: [{ role: 'user', content: { type: 'text', text: prompt } }],
-            maxTokens: FIXTURE_SAMPLING_MAX_TOKENS,
-          },
-        },
-        CreateMessageResultSchema,
-        clientRequestOptions(extra.signal),
-      );
-      const first = Array.isArray(result.content) ? result.content[0] : result.content;
-      const text = first && first.type === 'text' ? first.text : JSON.stringify(result.content);
-      return textResult(`LLM response: ${text}`);
-    } catch (error) {
-      return toolError(`Sampling failed: ${describeFailure(error)}`);
-    }
+  run: async ({ prompt }, { ask }) => {
+    const result = await ask({
+      method: 'sampling/createMessage',
+      params: {
+        messages: [{ role: 'user', content: { type: 'text', text: prompt } }],
+        maxTokens: FIXTURE_SAMPLING_MAX_TOKENS,
+      },
+    });
+    const first = Array.isArray(result.content) ? result.content[0] : result.content;
+    const text = first && first.type === 'text' ? first.text : JSON.stringify(result.content);
+    return textResult(`LLM response: ${text}`);
   },
 });
-
-/** Sends one form elicitation on the call's stream; undefined when the client cannot answer forms. */
-async function elicitForm(
-  { server, extra }: ToolContext,
-  message: string,
-  requestedSchema: ElicitRequestFormParams['requestedSchema'],
-): Promise<ElicitResult | undefined> {
-  if (!supportsFormElicitation(server.getClientCapabilities())) return undefined;
-  const params: ElicitRequestFormParams = { mode: 'form', message, requestedSchema };
-  return extra.sendRequest({ method: 'elicitation/create', params }, ElicitResultSchema, clientRequestOptions(extra.signal));
-}
 
 function describeElicitation(result: ElicitResult): string {
   return `action=${result.action}, content=${JSON.stringify(result.content ?? {})}`;
@@ -83,16 +51,10 @@ function formElicitationTool(options: {
     description: options.description,
     annotations: { title: options.title, ...ASKS_THE_CLIENT },
     args: options.args,
-    run: async (args, context) => {
-      try {
-        const result = await elicitForm(context, options.message(args), options.requestedSchema);
-        if (!result) {
-          return toolError(`The client does not support form elicitation, so ${options.name} cannot run.`);
-        }
-        return textResult(`${options.resultPrefix}${describeElicitation(result)}`);
-      } catch (error) {
-        return toolError(`Elicitation failed: ${describeFailure(error)}`);
-      }
+    run: async (args, { ask }) => {
+      const params: ElicitRequestFormParams = { mode: 'form', message: options.message(args), requestedSchema: options.requestedSchema };
+      const result = await ask({ method: 'elicitation/create', params });
+      return textResult(`${options.resultPrefix}${describeElicitation(result)}`);
     },
   });
 }

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { sendLog } from '../logging.js';
 import { sleep } from './sleep.js';
 import { defineTool, READ_ONLY, textResult } from './types.js';
 
@@ -16,11 +15,11 @@ export const testToolWithLoggingTool = defineTool({
   description: 'Conformance fixture: sends three info log messages, 50 ms apart, while it runs',
   annotations: { title: 'Test: Tool with Logging', ...READ_ONLY },
   args: z.object({}),
-  run: async (_args, { extra, state }) => {
+  run: async (_args, { signal, log }) => {
     const messages = ['Tool execution started', 'Tool processing data', 'Tool execution completed'];
     for (const [index, message] of messages.entries()) {
-      if (index > 0 && !(await sleep(FIXTURE_STEP_MS, extra.signal))) return textResult('Cancelled.');
-      await sendLog(extra, state, 'info', message);
+      if (index > 0 && !(await sleep(FIXTURE_STEP_MS, signal))) return textResult('Cancelled.');
+      await log('info', message);
     }
     return textResult('Tool with logging executed successfully');
   },
@@ -32,18 +31,13 @@ export const testToolWithProgressTool = defineTool({
     'Conformance fixture: reports progress 0, 50 and 100 of 100, 50 ms apart, when the call carries a progress token',
   annotations: { title: 'Test: Tool with Progress', ...READ_ONLY },
   args: z.object({}),
-  run: async (_args, { extra, progressToken }) => {
+  run: async (_args, context) => {
     for (const [index, progress] of [0, 50, 100].entries()) {
-      if (index > 0 && !(await sleep(FIXTURE_STEP_MS, extra.signal))) return textResult('Cancelled.');
-      if (progressToken !== undefined) {
-        await extra.sendNotification({
-          method: 'notifications/progress',
-          params: { progressToken, progress, total: 100, message: `Progress ${progress} of 100` },
-        });
-      }
+      if (index > 0 && !(await sleep(FIXTURE_STEP_MS, context.signal))) return textResult('Cancelled.');
+      await context.progress(progress, 100, `Progress ${progress} of 100`);
     }
     return textResult(
-      progressToken === undefined
+      !context.reportsProgress
         ? 'Tool with progress executed successfully (no progress token, so no progress was reported)'
         : 'Tool with progress executed successfully',
     );
@@ -59,11 +53,12 @@ export const testReconnectionTool = defineTool({
     "Conformance fixture (SEP-1699): closes the call's SSE stream mid-call; the client reconnects with Last-Event-ID and receives the result on the resumed stream",
   annotations: { title: 'Test: Reconnection', ...READ_ONLY },
   args: z.object({}),
-  run: async (_args, { extra }) => {
+  run: async (_args, { signal, session }) => {
     // Only transports with resumable streams offer this; elsewhere the result arrives on the open stream.
-    const closed = extra.closeSSEStream !== undefined;
-    extra.closeSSEStream?.();
-    await sleep(RECONNECTION_DELAY_MS, extra.signal);
+    const closeStream = session?.extra.closeSSEStream;
+    closeStream?.();
+    const closed = closeStream !== undefined;
+    await sleep(RECONNECTION_DELAY_MS, signal);
     return textResult(
       closed
         ? 'Reconnection test completed: the server closed the stream mid-call and this result reached the reconnected client.'

@@ -14,7 +14,7 @@ import { TINY_AUDIO_WAV_BASE64 } from '../tiny-audio.js';
 import { TINY_IMAGE_PNG_BASE64 } from '../tiny-image.js';
 import { testReconnectionTool } from './conformance-notifications.js';
 import { JSON_SCHEMA_2020_12_INPUT_SCHEMA } from './json-schema-2020-12.js';
-import type { ToolContext, ToolExtra } from './types.js';
+import type { ToolContext } from './types.js';
 
 const SET_C_TOOLS = [
   'test_simple_text',
@@ -159,8 +159,8 @@ describe('conformance fixture tools (set C)', () => {
     it('test_reconnection closes the SSE stream of the call before answering', async () => {
       const order: string[] = [];
       const closeSSEStream = jest.fn(() => void order.push('closed'));
-      const extra = { signal: new AbortController().signal, closeSSEStream } as unknown as ToolExtra;
-      const context = { extra, state: initialFeatureState() } as unknown as ToolContext;
+      const signal = new AbortController().signal;
+      const context = { signal, session: { extra: { signal, closeSSEStream }, state: initialFeatureState() } } as unknown as ToolContext;
       const result = await testReconnectionTool.call({}, context).then((r) => {
         order.push('answered');
         return r;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DYNAMIC_PROMPT_NAME } from '../prompts/dynamic-prompt.js';
-import { defineTool, READ_ONLY, SESSION_SWITCH, textResult } from './types.js';
+import { defineTool, needsSession, READ_ONLY, SESSION_SWITCH, textResult } from './types.js';
 
 /**
  * List-changed notifications: a tool and a prompt that exist only for the
@@ -25,7 +25,9 @@ export const toggleDynamicFeaturesTool = defineTool({
   args: z.object({
     enabled: z.boolean().optional().describe('true adds, false removes; omitted flips the current setting'),
   }),
-  run: async ({ enabled }, { server, state, controls }) => {
+  run: async ({ enabled }, { session }) => {
+    if (!session) return needsSession('toggle-dynamic-features');
+    const { server, state, controls } = session;
     const on = enabled ?? state.dynamicFeatures !== true;
     const changed = on !== (state.dynamicFeatures === true);
     if (on) state.dynamicFeatures = true;

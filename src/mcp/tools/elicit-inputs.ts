@@ -1,10 +1,6 @@
-import {
-  ElicitResultSchema,
-  type ElicitRequestFormParams,
-} from '@modelcontextprotocol/sdk/types.js';
+import type { ElicitRequestFormParams } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { clientRequestOptions, describeFailure, supportsFormElicitation } from './client-requests.js';
-import { ASKS_THE_CLIENT, defineTool, textResult, toolError } from './types.js';
+import { ASKS_THE_CLIENT, defineTool, textResult } from './types.js';
 
 /** One field of each kind a form elicitation can ask for. */
 const REQUESTED_SCHEMA: ElicitRequestFormParams['requestedSchema'] = {
@@ -59,26 +55,14 @@ export const elicitInputsTool = defineTool({
   description: 'Elicitation test tool that demonstrates how to request user input with various field types',
   annotations: { title: 'Elicit Inputs', ...ASKS_THE_CLIENT },
   args: z.object({}),
-  run: async (_args, { server, extra }) => {
-    if (!supportsFormElicitation(server.getClientCapabilities())) {
-      return toolError('The client does not support form elicitation, so elicitInputs cannot run.');
-    }
+  run: async (_args, { ask }) => {
     // Older clients ignore `mode`; newer ones need it to tell a form from a URL request.
     const params: ElicitRequestFormParams = {
       mode: 'form',
       message: 'Please provide inputs for the following fields:',
       requestedSchema: REQUESTED_SCHEMA,
     };
-
-    try {
-      const result = await extra.sendRequest(
-        { method: 'elicitation/create', params },
-        ElicitResultSchema,
-        clientRequestOptions(extra.signal),
-      );
-      return textResult(`Elicitation result: ${JSON.stringify(result, null, 2)}`);
-    } catch (error) {
-      return toolError(`Elicitation failed: ${describeFailure(error)}`);
-    }
+    const result = await ask({ method: 'elicitation/create', params });
+    return textResult(`Elicitation result: ${JSON.stringify(result, null, 2)}`);
   },
 });

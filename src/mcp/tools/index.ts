@@ -40,7 +40,8 @@ import { sampleLLMTool } from './sample-llm.js';
 import { toggleSimulatedLoggingTool, toggleSubscriberUpdatesTool } from './toggles.js';
 import { triggerUrlElicitationTool } from './trigger-url-elicitation.js';
 import { startToolTask } from '../tasks.js';
-import type { ToolContext, ToolDefinition } from './types.js';
+import { sessionCallContext } from '../session-call-context.js';
+import type { ToolDefinition } from './types.js';
 
 /** Set A: upstream-compatible (example-remote-server). */
 export const SET_A_TOOLS: readonly ToolDefinition[] = [
@@ -111,11 +112,11 @@ export function registerToolHandlers(server: Server, state: SessionFeatureState,
     const definition = findTool(state, name);
     // Per spec an unknown tool is a protocol error, unlike bad arguments to a known one.
     if (!definition) throw invalidParams(`Unknown tool: ${shorten(name)}`);
-    const context: ToolContext = { server, state, extra, progressToken: _meta?.progressToken, controls };
-    if (request.params.task) return startToolTask(definition, args ?? {}, context, request.params.task);
+    const session = { server, state, controls, extra };
+    if (request.params.task) return startToolTask(definition, args ?? {}, session, _meta?.progressToken, request.params.task);
     if (definition.taskSupport === 'required') {
       throw new McpError(ErrorCode.MethodNotFound, `Tool ${name} must be called as a task`);
     }
-    return definition.call(args ?? {}, context);
+    return definition.call(args ?? {}, sessionCallContext(session, _meta?.progressToken));
   });
 }

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { sendLog } from '../logging.js';
 import { sleep } from './sleep.js';
 import { defineTool, READ_ONLY, textResult } from './types.js';
 
@@ -27,20 +26,15 @@ export const longRunningOperationTool = defineTool({
       .default(5)
       .describe(`Number of steps in the operation (1-${MAX_OPERATION_STEPS})`),
   }),
-  run: async ({ duration, steps }, { extra, state, progressToken }) => {
+  run: async ({ duration, steps }, { signal, progress, log }) => {
     const stepMs = (duration * 1000) / steps;
     for (let step = 1; step <= steps; step++) {
       // A cancelled request gets no response, so stopping is all that is left to do.
-      if (!(await sleep(stepMs, extra.signal))) {
+      if (!(await sleep(stepMs, signal))) {
         return textResult(`Long running operation cancelled after ${step - 1} of ${steps} steps.`);
       }
-      if (progressToken !== undefined) {
-        await extra.sendNotification({
-          method: 'notifications/progress',
-          params: { progressToken, progress: step, total: steps },
-        });
-      }
-      await sendLog(extra, state, 'info', `Completed step ${step} of ${steps}`);
+      await progress(step, steps);
+      await log('info', `Completed step ${step} of ${steps}`);
     }
     return textResult(`Long running operation completed. Duration: ${duration} seconds, Steps: ${steps}.`);
   },

@@ -1,7 +1,7 @@
-import { CreateMessageResultSchema, type CreateMessageRequest } from '@modelcontextprotocol/sdk/types.js';
+import type { CreateMessageRequest } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { clientRequestOptions, describeFailure } from './client-requests.js';
-import { ASKS_THE_CLIENT, defineTool, textResult, toolError } from './types.js';
+import { checkCapability } from '../call-context.js';
+import { ASKS_THE_CLIENT, defineTool, textResult } from './types.js';
 
 export const MAX_SAMPLING_PROMPT_LENGTH = 10_000;
 export const MAX_SAMPLING_TOKENS = 10_000;
@@ -20,11 +20,7 @@ export const sampleLLMTool = defineTool({
       .default(100)
       .describe(`Maximum number of tokens to generate (1-${MAX_SAMPLING_TOKENS})`),
   }),
-  run: async ({ prompt, maxTokens }, { server, extra }) => {
-    const sampling = server.getClientCapabilities()?.sampling;
-    if (!sampling) {
-      return toolError('The client does not support sampling (no sampling capability declared), so sampleLLM cannot run.');
-    }
+  run: async ({ prompt, maxTokens }, { clientCapabilities, ask }) => {
     const params: CreateMessageRequest['params'] = {
       messages: [{ role: 'user', content: { type: 'text', text: `Resource sampleLLM context: ${prompt}` } }],
       systemPrompt: 'You are a helpful test server.',
@@ -32,18 +28,10 @@ export const sampleLLMTool = defineTool({
       temperature: 0.7,
     };
     // Since 2025-11-25 servers ask for context only from clients that declare they support it.
-    if (sampling.context) params.includeContext = 'thisServer';
-
-    let result;
-    try {
-      result = await extra.sendRequest(
-        { method: 'sampling/createMessage', params },
-        CreateMessageResultSchema,
-        clientRequestOptions(extra.signal),
-      );
-    } catch (error) {
-      return toolError(`Sampling failed: ${describeFailure(error)}`);
-    }
+    const question = { method: 'sampling/createMessage', params } as const;
+    checkCapability(question, clientCapabilities);
+    if (clientCapabilities?.sampling?.context) params.includeContext = 'thisServer';
+    const result = await ask(question);
     const first = Array.isArray(result.content) ? result.content[0] : result.content;
     const text = first && first.type === 'text' ? first.text : JSON.stringify(result.content);
     return textResult(`LLM sampling result: ${text}`);

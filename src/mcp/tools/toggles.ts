@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { SessionFeatureState } from '../session-features.js';
-import { defineTool, SESSION_SWITCH, textResult } from './types.js';
+import { defineTool, needsSession, SESSION_SWITCH, textResult } from './types.js';
 
 /**
  * Per-session switches for simulated notifications. Both are off by default;
@@ -29,7 +29,9 @@ export const toggleSimulatedLoggingTool = defineTool({
     "Switches this session's simulated logging on or off: log messages of random levels on the standalone stream at a steady pace, filtered by logging/setLevel. Off by default",
   annotations: { title: 'Toggle Simulated Logging', ...SESSION_SWITCH },
   args: z.object({ enabled: ENABLED }),
-  run: ({ enabled }, { state, controls }) => {
+  run: ({ enabled }, { session }) => {
+    if (!session) return needsSession('toggle-simulated-logging');
+    const { state, controls } = session;
     const on = flip(state, 'simulatedLogging', enabled);
     controls.stateChanged();
     controls.refreshTimers();
@@ -47,7 +49,9 @@ export const toggleSubscriberUpdatesTool = defineTool({
     "Switches this session's simulated resource updates on or off: notifications/resources/updated for every subscribed resource on the standalone stream at a steady pace. Off by default (the 100 static resources report updates to their subscribers regardless)",
   annotations: { title: 'Toggle Subscriber Updates', ...SESSION_SWITCH },
   args: z.object({ enabled: ENABLED }),
-  run: ({ enabled }, { state, controls }) => {
+  run: ({ enabled }, { session }) => {
+    if (!session) return needsSession('toggle-subscriber-updates');
+    const { state, controls } = session;
     const on = flip(state, 'subscriberUpdates', enabled);
     controls.stateChanged();
     controls.refreshTimers();

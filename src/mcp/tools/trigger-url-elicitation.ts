@@ -1,13 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import {
-  ElicitResultSchema,
-  UrlElicitationRequiredError,
-  type ElicitRequestURLParams,
-} from '@modelcontextprotocol/sdk/types.js';
+import { UrlElicitationRequiredError, type ElicitRequestURLParams } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
+import { checkCapability } from '../call-context.js';
 import type { PendingUrlElicitation, SessionFeatureState } from '../session-features.js';
-import { clientRequestOptions, describeFailure, supportsUrlElicitation } from './client-requests.js';
-import { defineTool, SESSION_SWITCH, textResult, toolError } from './types.js';
+import { defineTool, SESSION_SWITCH, textResult } from './types.js';
 
 /**
  * URL-mode elicitation (spec 2025-11-25): the server sends the user to a URL
@@ -20,6 +16,9 @@ import { defineTool, SESSION_SWITCH, textResult, toolError } from './types.js';
  * - Error path (`errorPath: true`): the call fails with the JSON-RPC error
  *   -32042 (URLElicitationRequiredError) listing the elicitation to complete
  *   first. The retry of the same call (same URL) then succeeds, once.
+ *
+ * The 2026-07-28 era has no -32042 and no elicitation/complete: there the
+ * question is one input_required round, whatever `errorPath` says.
  */
 
 export const DEFAULT_ELICITATION_URL = 'https://modelcontextprotocol.io/specification/2025-11-25/client/elicitation';
@@ -72,39 +71,27 @@ export const triggerUrlElicitationTool = defineTool({
       .default(false)
       .describe('Fail with error -32042 (URLElicitationRequiredError) instead of sending elicitation/create'),
   }),
-  run: async ({ url, message, errorPath }, { server, state, extra, controls }) => {
-    if (!supportsUrlElicitation(server.getClientCapabilities())) {
-      return toolError(
-        'The client does not support URL elicitation (no elicitation.url capability declared), so trigger-url-elicitation cannot run.',
-      );
-    }
+  run: async ({ url, message, errorPath }, { clientCapabilities, ask, notify, session }) => {
+    const params: ElicitRequestURLParams = { mode: 'url', elicitationId: randomUUID(), url, message };
+    const question = { method: 'elicitation/create', params } as const;
+    checkCapability(question, clientCapabilities);
 
-    if (errorPath) {
+    if (errorPath && session) {
+      const { state, controls } = session;
       const met = takePending(state, url);
       if (met) {
         controls.stateChanged();
         return textResult(`Retry succeeded: URL elicitation ${met.elicitationId} (${url}) is treated as completed.`);
       }
-      const elicitation: ElicitRequestURLParams = { mode: 'url', elicitationId: randomUUID(), url, message };
-      remember(state, { url, elicitationId: elicitation.elicitationId });
+      remember(state, { url, elicitationId: params.elicitationId });
       controls.stateChanged();
-      throw new UrlElicitationRequiredError([elicitation], 'This request requires more information.');
+      throw new UrlElicitationRequiredError([params], 'This request requires more information.');
     }
 
-    const params: ElicitRequestURLParams = { mode: 'url', elicitationId: randomUUID(), url, message };
-    let result;
-    try {
-      result = await extra.sendRequest(
-        { method: 'elicitation/create', params },
-        ElicitResultSchema,
-        clientRequestOptions(extra.signal),
-      );
-    } catch (error) {
-      return toolError(`URL elicitation failed: ${describeFailure(error)}`);
-    }
-    if (result.action === 'accept') {
+    const result = await ask(question);
+    if (result.action === 'accept' && session) {
       // Nothing really happens out of band here, so the interaction "completes" at once.
-      await extra.sendNotification({
+      await notify({
         method: 'notifications/elicitation/complete',
         params: { elicitationId: params.elicitationId },
       });

@@ -1,32 +1,16 @@
-import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import {
   ErrorCode,
   McpError,
   type CallToolResult,
-  type ProgressToken,
-  type ServerNotification,
-  type ServerRequest,
   type Tool,
   type ToolAnnotations,
 } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
+import { AwaitingClient, ClientRequestFailed, MissingClientCapability, type CallContext } from '../call-context.js';
 import { TOOL_ICONS } from '../icons.js';
-import type { SessionControls, SessionFeatureState } from '../session-features.js';
 
-export type ToolExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
-
-/** What a running tool may use from its session and its request. */
-export interface ToolContext {
-  server: Server;
-  state: SessionFeatureState;
-  /** The tools/call request's handler extra: signal, sendNotification, sendRequest, closeSSEStream. */
-  extra: ToolExtra;
-  /** Present when the client asked for progress notifications. */
-  progressToken?: ProgressToken;
-  /** Persisting state changes and restarting timers after a toggle. */
-  controls: SessionControls;
-}
+/** What a running tool may use: the same in both eras (see CallContext). */
+export type ToolContext = CallContext;
 
 export interface ToolDefinition {
   /** What tools/list shows; built once per process. */
@@ -99,6 +83,16 @@ export function textResult(...texts: string[]): CallToolResult {
   return { content: texts.map((text) => ({ type: 'text', text })) };
 }
 
+/**
+ * The answer of a tool that switches a session's settings, called in the
+ * stateless 2026-07-28 era where there is no session to switch.
+ */
+export function needsSession(name: string): CallToolResult {
+  return toolError(
+    `${name} switches a setting of a session (protocol 2025-11-25 and older); requests of protocol 2026-07-28 have no session, so there is nothing to switch.`,
+  );
+}
+
 /** A tool execution error: reported to the model inside the result, not as a protocol error. */
 export function toolError(text: string): CallToolResult {
   return { content: [{ type: 'text', text }], isError: true };
@@ -108,9 +102,27 @@ function describeIssues(error: z.ZodError): string {
   return error.issues.map((issue) => `${issue.path.join('.') || '(arguments)'}: ${issue.message}`).join('; ');
 }
 
-/** Protocol errors a tool may raise on purpose; everything else becomes an isError result. */
-function isDeliberateProtocolError(error: unknown): boolean {
-  return error instanceof McpError && error.code === ErrorCode.UrlElicitationRequired;
+/** JSON-RPC code of the 2026-07-28 era for a request that needs a capability the client did not declare. */
+export const MISSING_REQUIRED_CLIENT_CAPABILITY = -32021;
+
+/**
+ * What a tool may throw on purpose instead of answering: a protocol error of
+ * its era (-32042 URL elicitation required in a session, -32021 in the
+ * 2026-07-28 era) or the pause of an input_required round.
+ */
+function passesThrough(error: unknown): boolean {
+  if (error instanceof AwaitingClient) return true;
+  return (
+    error instanceof McpError &&
+    (error.code === ErrorCode.UrlElicitationRequired || error.code === MISSING_REQUIRED_CLIENT_CAPABILITY)
+  );
+}
+
+/** How a failure of the tool's own work is reported to the model (an isError result). */
+function reportFailure(name: string, error: unknown): CallToolResult {
+  if (error instanceof MissingClientCapability) return toolError(`The client does not support ${error.describe}, so ${name} cannot run.`);
+  if (error instanceof ClientRequestFailed) return toolError(`${error.what} failed: ${error.message}`);
+  return toolError(`Tool ${name} failed: ${error instanceof Error ? error.message : String(error)}`);
 }
 
 export function defineTool<Args extends z.ZodObject, Output extends z.ZodObject | undefined = undefined>(
@@ -139,8 +151,8 @@ export function defineTool<Args extends z.ZodObject, Output extends z.ZodObject 
       try {
         result = await spec.run(parsed.data, context);
       } catch (error) {
-        if (isDeliberateProtocolError(error)) throw error;
-        return toolError(`Tool ${spec.name} failed: ${error instanceof Error ? error.message : String(error)}`);
+        if (passesThrough(error)) throw error;
+        return reportFailure(spec.name, error);
       }
       // A declared outputSchema is a promise to the client: never break it silently.
       if (output && !result.isError && !output.safeParse(result.structuredContent).success) {
