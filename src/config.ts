@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 
 /** Parses a comma-separated list; empty entries are dropped. */
@@ -69,6 +70,12 @@ const EnvSchema = z.object({
   MAX_CONNECTIONS: countOrOff.default(10_000),
   SHED_HEAP_PERCENT: z.coerce.number().min(0).max(100).default(85),
   SHED_RSS_MB: countOrOff.default(0),
+  MAX_LISTEN_STREAMS_PER_USER: countOrOff.optional(),
+  MAX_LISTEN_STREAMS_PER_INSTANCE: countOrOff.default(20_000),
+  // The 2026-07-28 era: the key that seals multi round-trip state, shared by every instance.
+  REQUEST_STATE_KEY: z.string().refine((key) => Buffer.byteLength(key) >= 32, 'must be at least 32 bytes').optional(),
+  REQUEST_STATE_KEY_PREVIOUS: z.string().refine((key) => Buffer.byteLength(key) >= 32, 'must be at least 32 bytes').optional(),
+  REQUEST_STATE_TTL_S: positiveInt.max(86_400).default(600),
 });
 
 export interface Config {
@@ -119,6 +126,14 @@ export interface Config {
   };
   /** What one client may make the service hold; 0 turns a count off. */
   limits: Limits;
+  /** The stateless 2026-07-28 era. */
+  modern: {
+    /** Seals requestState; every instance must share it (generated per process in embedded mode). */
+    requestStateKey: string;
+    /** The key before a rotation: still accepted for state sealed with it. */
+    requestStatePreviousKey: string | undefined;
+    requestStateTtlS: number;
+  };
 }
 
 /** Budgets (docs/operations.md, "Limits"): every one has a setting and a clear error past it. */
@@ -164,6 +179,9 @@ export interface Limits {
   /** Above this share of the V8 heap limit (percent) or this RSS (bytes), new work is refused (503). */
   shedHeapPercent: number;
   shedRssBytes: number;
+  /** Open subscriptions/listen streams (2026-07-28) per user and per instance. */
+  listenStreamsPerUser: number;
+  listenStreamsPerInstance: number;
 }
 
 const LOOPBACK_ISSUER_HOSTS = new Set(['localhost', '127.0.0.1']);
@@ -215,6 +233,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (baseUri.search || baseUri.hash || baseUri.pathname.replace(/\/$/, '') !== '') {
       throw new ConfigError('Invalid configuration: BASE_URI: must be an origin without path, query or fragment when AUTH_MODE=internal');
     }
+  }
+  if (e.REDIS_URL && !e.REQUEST_STATE_KEY) {
+    throw new ConfigError(
+      'Invalid configuration: REQUEST_STATE_KEY: required when REDIS_URL is set (at least 32 bytes, the same on every instance)',
+    );
   }
   const perUser = (count: number) => (e.AUTH_MODE === 'none' ? 0 : count);
   return {
@@ -281,6 +304,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       connections: e.MAX_CONNECTIONS,
       shedHeapPercent: e.SHED_HEAP_PERCENT,
       shedRssBytes: e.SHED_RSS_MB * 1024 * 1024,
+      listenStreamsPerUser: e.MAX_LISTEN_STREAMS_PER_USER ?? perUser(20),
+      listenStreamsPerInstance: e.MAX_LISTEN_STREAMS_PER_INSTANCE,
+    },
+    modern: {
+      // Embedded mode is one process: a key of its own serves every round of a flow.
+      requestStateKey: e.REQUEST_STATE_KEY ?? randomBytes(32).toString('base64url'),
+      requestStatePreviousKey: e.REQUEST_STATE_KEY_PREVIOUS,
+      requestStateTtlS: e.REQUEST_STATE_TTL_S,
     },
   };
 }

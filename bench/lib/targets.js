@@ -41,7 +41,7 @@ export async function startOurs(name, redisUrl, { memoryHook = false, env: extra
     HOST: '127.0.0.1',
     AUTH_MODE: 'none',
     LOG_LEVEL: 'warn',
-    ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
+    ...(redisUrl ? { REDIS_URL: redisUrl, REQUEST_STATE_KEY: 'bench-request-state-key-of-32-bytes-or-more' } : {}),
     ...extraEnv,
   };
   const args = [...ourNodeFlags(), ...nodeArgs(OUR_ENTRY, memoryHook)];

@@ -20,6 +20,8 @@ import { refusedForLoad } from './health.js';
 import { inputBounds, parseJsonRpcBody } from './jsonrpc-body.js';
 import type { KeepAlive } from './keep-alive.js';
 import { RequestStream } from './request-stream.js';
+import { eraOf, type PostHeaders } from '../modern/era.js';
+import { serveModernPost } from './modern-post.js';
 import { resolveStreamableSession } from './session-guard.js';
 import { publishToSession, type Delivery } from './session-publish.js';
 
@@ -39,6 +41,16 @@ export const postPreconditions: RequestHandler = (req, res, next) => {
 /** POST /mcp: initialize creates a session here; anything else is routed to the session's owner. */
 export function mcpPost(rt: Runtime, keepAlive: KeepAlive): RequestHandler {
   return async (req, res) => {
+    const mcpHeaders = postHeaders(req);
+    const era = eraOf(mcpHeaders, req.body);
+    if (era.kind === 'modern') {
+      await serveModernPost(rt, keepAlive, req, res, era.message, mcpHeaders);
+      return;
+    }
+    if (era.kind === 'refused') {
+      sendJsonRpcError(res, era.httpStatus, era.code, era.message, era.id, era.data);
+      return;
+    }
     const parsed = parseJsonRpcBody(req.body, inputBounds(rt));
     if (!parsed.ok) {
       sendJsonRpcError(res, 400, parsed.code, parsed.reason);
@@ -142,6 +154,20 @@ export function mcpPost(rt: Runtime, keepAlive: KeepAlive): RequestHandler {
       return;
     }
     stream.open();
+  };
+}
+
+function header(req: Request, name: string): string | undefined {
+  const value = req.headers[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+function postHeaders(req: Request): PostHeaders {
+  return {
+    sessionId: header(req, 'mcp-session-id'),
+    protocolVersion: header(req, 'mcp-protocol-version'),
+    method: header(req, 'mcp-method'),
+    name: header(req, 'mcp-name'),
   };
 }
 

@@ -49,11 +49,16 @@ export interface CallContext {
   /** What the client declared it can do (at initialize in a session; with every request in the 2026-07-28 era). */
   readonly clientCapabilities: ClientCapabilities | undefined;
   /**
-   * Asks the client one question. Throws MissingClientCapability when the
-   * client did not declare the capability the question needs (the tool
-   * reports it in a session; the 2026-07-28 era answers -32021).
+   * Asks the client one question (see `requires` for a client that cannot
+   * answer it). `key` names the question in an input_required round; by
+   * default its kind and rank (`sampling`, `sampling-2`, …).
    */
-  ask<Q extends ClientQuestion>(question: Q): Promise<AnswerTo<Q>>;
+  ask<Q extends ClientQuestion>(question: Q, key?: string): Promise<AnswerTo<Q>>;
+  /**
+   * Throws unless the client declared what `question` needs: MissingClientCapability
+   * in a session (the tool reports it), error -32021 in the 2026-07-28 era.
+   */
+  requires(question: ClientQuestion): void;
   /** Asks several questions at once: one round in the 2026-07-28 era, one after the other in a session. */
   askAll<Q extends ClientQuestion>(questions: Record<string, Q>): Promise<Record<string, AnswerTo<Q>>>;
   /** Whether the client asked for progress (gave a progress token). */
@@ -64,6 +69,12 @@ export interface CallContext {
   log(level: LoggingLevel, data: unknown): Promise<void>;
   /** Any other notification about the call, on its own stream (e.g. elicitation/complete). */
   notify(notification: ServerNotification): Promise<void>;
+  /**
+   * Announces that a list changed: on the session's standalone stream in the
+   * 2025 era; to every subscriptions/listen stream that asked for it, on every
+   * instance, in the 2026-07-28 era.
+   */
+  listChanged(list: 'tools' | 'prompts' | 'resources'): Promise<void>;
   /** The session, in the 2025 era; absent in the stateless 2026-07-28 era. */
   readonly session?: CallSession;
 }

@@ -31,7 +31,12 @@ export const DEFAULT_LOGGER_NAME = 'everything';
 export type LogTarget = Server | Pick<RequestHandlerExtra<ServerRequest, ServerNotification>, 'sendNotification'>;
 
 export function isLevelEnabled(state: SessionFeatureState, level: LoggingLevel): boolean {
-  return SEVERITY[level] >= SEVERITY[state.logLevel];
+  return levelAdmits(state.logLevel, level);
+}
+
+/** Whether a message at `level` passes a client's `minimum`. */
+export function levelAdmits(minimum: LoggingLevel, level: LoggingLevel): boolean {
+  return SEVERITY[level] >= SEVERITY[minimum];
 }
 
 /**

@@ -44,7 +44,8 @@ export function sessionCallContext(
       return server.getClientCapabilities();
     },
     reportsProgress: progressToken !== undefined,
-    ask: ask as CallContext['ask'],
+    ask: ((question: ClientQuestion) => ask(question)) as CallContext['ask'],
+    requires: (question) => checkCapability(question, server.getClientCapabilities()),
     askAll: (async (questions: Record<string, ClientQuestion>) => {
       const answers: Record<string, unknown> = {};
       for (const [key, question] of Object.entries(questions)) answers[key] = await ask(question);
@@ -59,6 +60,11 @@ export function sessionCallContext(
     },
     log: (level, data) => sendLog(extra, state, level, data),
     notify: (notification) => extra.sendNotification(notification),
+    listChanged: async (list) => {
+      const send = { tools: () => server.sendToolListChanged(), prompts: () => server.sendPromptListChanged(), resources: () => server.sendResourceListChanged() };
+      // Not tied to this call: list changes go to the standalone stream. Nobody listening is not an error.
+      await send[list]().catch(() => undefined);
+    },
     session,
   };
 }

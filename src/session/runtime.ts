@@ -5,6 +5,7 @@ import { LoadShedder } from '../limits/load-shedder.js';
 import type { Backend } from '../routing/backend.js';
 import { MAX_RECONNECT_DELAY_MS } from '../routing/redis-connections.js';
 import type { Logger } from '../observability/logger.js';
+import { startModern, type ModernRuntime } from '../modern/modern-runtime.js';
 import { TaskRuns } from '../tasks/task-runs.js';
 import type { InstanceTasks } from '../tasks/user-task-store.js';
 import { ClientStreamHub } from './client-stream-hub.js';
@@ -49,6 +50,8 @@ export interface Runtime {
   streams: Budget;
   /** Refuses new work while memory is above its thresholds. */
   shedder: LoadShedder;
+  /** The stateless 2026-07-28 era: request state, change events, listen streams. */
+  modern: ModernRuntime;
   /** Set once the instance stops taking new requests (SIGTERM). */
   draining: boolean;
   /** A fresh id naming one HTTP request, so that replies reach it and no other. */
@@ -82,6 +85,7 @@ export async function startRuntime(config: Config, backend: Backend, logger: Log
     { limit: config.limits.streamsPerUser, setting: 'MAX_STREAMS_PER_USER', scope: 'user', what: 'open streams for this user on this instance' },
     { limit: config.limits.streamsPerInstance, setting: 'MAX_STREAMS_PER_INSTANCE', scope: 'instance', what: 'open streams on this instance' },
   );
+  const modern = await startModern(config, backend.bus, log);
   const runtime: Runtime = {
     instanceId,
     config,
@@ -97,6 +101,7 @@ export async function startRuntime(config: Config, backend: Backend, logger: Log
     requests,
     streams,
     shedder,
+    modern,
     draining: false,
     nextDeliveryId: () => `${instanceId}.${(deliveries++).toString(36)}`,
     async stop(graceMs = 0) {
@@ -106,6 +111,7 @@ export async function startRuntime(config: Config, backend: Backend, logger: Log
       const deadline = Date.now() + graceMs;
       held.stop();
       shedder.stop();
+      await modern.stop();
       const streamsDone = (async () => {
         while (requests.active > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
       })();

@@ -23,7 +23,7 @@ for _ in $(seq 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break;
 
 start_instance() {
   local port=$1
-  REDIS_URL="redis://127.0.0.1:$redis_port" PORT="$port" HOST=127.0.0.1 AUTH_MODE=none LOG_LEVEL=warn \
+  REDIS_URL="redis://127.0.0.1:$redis_port" REQUEST_STATE_KEY="conformance-request-state-key-32-bytes-long" PORT="$port" HOST=127.0.0.1 AUTH_MODE=none LOG_LEVEL=warn \
     node dist/index.js >"/tmp/conformance-instance-$port.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$port/" && return 0; sleep 0.1; done

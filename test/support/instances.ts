@@ -7,6 +7,8 @@ import { startServer, type RunningServer } from '../../src/server.js';
 export type Backend = 'memory' | 'redis';
 
 /** Settings every test instance shares: quiet logs, an ephemeral port, localhost only. */
+export const TEST_REQUEST_STATE_KEY = 'test-request-state-key-of-32-bytes-or-more';
+
 function testEnv(overrides: Record<string, string>): NodeJS.ProcessEnv {
   return {
     PORT: '0',
@@ -15,6 +17,8 @@ function testEnv(overrides: Record<string, string>): NodeJS.ProcessEnv {
     AUTH_MODE: 'none',
     INSTANCE_LEASE_TTL_MS: '3000',
     REQUEST_TIMEOUT_S: '20',
+    // Every instance of a test shares the key that seals 2026-07-28 request state.
+    REQUEST_STATE_KEY: TEST_REQUEST_STATE_KEY,
     ...overrides,
   };
 }

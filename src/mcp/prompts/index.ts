@@ -1,5 +1,5 @@
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { GetPromptRequestSchema, ListPromptsRequestSchema, type ListPromptsResult } from '@modelcontextprotocol/sdk/types.js';
+import { GetPromptRequestSchema, ListPromptsRequestSchema, type GetPromptResult, type ListPromptsResult } from '@modelcontextprotocol/sdk/types.js';
 import { invalidParams, shorten } from '../errors.js';
 import type { SessionFeatureState } from '../session-features.js';
 import { completablePrompt } from './completable-prompt.js';
@@ -13,7 +13,13 @@ import {
 import { dynamicPrompt } from './dynamic-prompt.js';
 import { resourcePrompt } from './resource-prompt.js';
 import { simplePrompt } from './simple-prompt.js';
-import type { PromptDefinition } from './types.js';
+import type { PromptArguments, PromptContext, PromptDefinition } from './types.js';
+import { sessionCallContext } from '../session-call-context.js';
+import type { SessionControls } from '../session-features.js';
+import { inputRequiredPrompt } from './input-required-prompt.js';
+
+/** Building a prompt changes nothing in the session. */
+const NO_CONTROLS: SessionControls = { stateChanged() {}, refreshTimers() {} };
 
 /** Set A (upstream-compatible) first, then set B, then the conformance fixtures (set C). */
 export const PROMPTS: ReadonlyMap<string, PromptDefinition> = new Map(
@@ -26,10 +32,11 @@ export const PROMPTS: ReadonlyMap<string, PromptDefinition> = new Map(
     testPromptWithArguments,
     testPromptWithEmbeddedResource,
     testPromptWithImage,
+    inputRequiredPrompt,
   ].map((definition) => [definition.prompt.name, definition]),
 );
 
-const LIST_RESULT: ListPromptsResult = Object.freeze({
+export const LIST_RESULT: ListPromptsResult = Object.freeze({
   prompts: [...PROMPTS.values()].map((definition) => definition.prompt),
 });
 
@@ -48,9 +55,19 @@ export function registerPromptHandlers(server: Server, state: SessionFeatureStat
     state.dynamicFeatures === true ? LIST_RESULT_WITH_DYNAMIC : LIST_RESULT,
   );
 
-  server.setRequestHandler(GetPromptRequestSchema, (request) => {
-    const definition = findPrompt(state, request.params.name);
-    if (!definition) throw invalidParams(`Unknown prompt: ${shorten(request.params.name)}`);
-    return definition.get(request.params.arguments ?? {});
+  server.setRequestHandler(GetPromptRequestSchema, (request, extra) => {
+    const context = sessionCallContext({ server, state, controls: NO_CONTROLS, extra }, undefined);
+    return getPrompt(findPrompt(state, request.params.name), request.params.name, request.params.arguments, context);
   });
+}
+
+/** prompts/get of a prompt found (or not) by name (both eras). */
+export function getPrompt(
+  definition: PromptDefinition | undefined,
+  name: string,
+  args: PromptArguments | undefined,
+  context: PromptContext,
+): GetPromptResult | Promise<GetPromptResult> {
+  if (!definition) throw invalidParams(`Unknown prompt: ${shorten(name)}`);
+  return definition.get(args ?? {}, context);
 }

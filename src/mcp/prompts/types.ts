@@ -1,5 +1,9 @@
 import type { GetPromptResult, Prompt } from '@modelcontextprotocol/sdk/types.js';
+import type { CallContext } from '../call-context.js';
 import { invalidParams } from '../errors.js';
+
+/** What a prompt may ask of the client while it is built (both eras). */
+export type PromptContext = Pick<CallContext, 'ask' | 'askAll' | 'requires' | 'clientCapabilities' | 'signal'>;
 
 export type PromptArguments = Readonly<Record<string, string>>;
 
@@ -7,7 +11,7 @@ export interface PromptDefinition {
   /** What prompts/list shows; shared by every session. */
   readonly prompt: Prompt;
   /** Builds the messages; throws McpError InvalidParams for bad arguments. */
-  get(args: PromptArguments): GetPromptResult;
+  get(args: PromptArguments, context: PromptContext): GetPromptResult | Promise<GetPromptResult>;
 }
 
 /** Longest argument value a prompt accepts, so nothing huge is echoed back. */

@@ -4,6 +4,8 @@ import {
   ListResourceTemplatesRequestSchema,
   ReadResourceRequestSchema,
   type ListResourceTemplatesResult,
+  type ListResourcesResult,
+  type ReadResourceResult,
 } from '@modelcontextprotocol/sdk/types.js';
 import { resourceNotFound } from '../errors.js';
 import { findResource } from './catalog.js';
@@ -13,7 +15,7 @@ import { STATIC_RESOURCE_TEMPLATE, STATIC_RESOURCES } from './static-resources.j
 
 export const RESOURCE_PAGE_SIZE = 10;
 
-const TEMPLATES_RESULT: ListResourceTemplatesResult = Object.freeze({
+export const TEMPLATES_RESULT: ListResourceTemplatesResult = Object.freeze({
   resourceTemplates: [STATIC_RESOURCE_TEMPLATE, FIXTURE_TEMPLATE],
 });
 
@@ -26,16 +28,20 @@ const TEMPLATES_RESULT: ListResourceTemplatesResult = Object.freeze({
  * but not listed, so that catalogue keeps its shape; docs/features.md lists them.
  */
 export function registerResourceHandlers(server: Server): void {
-  server.setRequestHandler(ListResourcesRequestSchema, (request) => {
-    const page = paginate(STATIC_RESOURCES, request.params?.cursor, RESOURCE_PAGE_SIZE);
-    return page.nextCursor ? { resources: page.items, nextCursor: page.nextCursor } : { resources: page.items };
-  });
-
+  server.setRequestHandler(ListResourcesRequestSchema, (request) => listResources(request.params?.cursor));
   server.setRequestHandler(ListResourceTemplatesRequestSchema, () => TEMPLATES_RESULT);
+  server.setRequestHandler(ReadResourceRequestSchema, (request) => readResource(request.params.uri));
+}
 
-  server.setRequestHandler(ReadResourceRequestSchema, (request) => {
-    const contents = findResource(request.params.uri);
-    if (!contents) throw resourceNotFound(request.params.uri);
-    return { contents: [contents] };
-  });
+/** One page of the catalogue (both eras). */
+export function listResources(cursor: string | undefined): ListResourcesResult {
+  const page = paginate(STATIC_RESOURCES, cursor, RESOURCE_PAGE_SIZE);
+  return page.nextCursor ? { resources: page.items, nextCursor: page.nextCursor } : { resources: page.items };
+}
+
+/** The contents of one resource, or the resource-not-found error (both eras). */
+export function readResource(uri: string): ReadResourceResult {
+  const contents = findResource(uri);
+  if (!contents) throw resourceNotFound(uri);
+  return { contents: [contents] };
 }

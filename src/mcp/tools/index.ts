@@ -27,6 +27,8 @@ import {
 import { testReconnectionTool, testToolWithLoggingTool, testToolWithProgressTool } from './conformance-notifications.js';
 import { DYNAMIC_TOOL_NAME, dynamicTool, toggleDynamicFeaturesTool } from './dynamic-features.js';
 import { echoTool } from './echo.js';
+import { INPUT_REQUIRED_FIXTURE_TOOLS } from './input-required-fixtures.js';
+import { STATELESS_FIXTURE_TOOLS } from './stateless-fixtures.js';
 import { elicitInputsTool } from './elicit-inputs.js';
 import { getResourceLinksTool } from './get-resource-links.js';
 import { getResourceReferenceTool } from './get-resource-reference.js';
@@ -83,6 +85,8 @@ export const SET_C_TOOLS: readonly ToolDefinition[] = [
   testElicitationEnumsTool,
   testReconnectionTool,
   jsonSchema202012Tool,
+  ...STATELESS_FIXTURE_TOOLS,
+  ...INPUT_REQUIRED_FIXTURE_TOOLS,
 ];
 
 /** Every tool every session has, by name. */
@@ -90,7 +94,7 @@ export const TOOLS: ReadonlyMap<string, ToolDefinition> = new Map(
   [...SET_A_TOOLS, ...SET_B_TOOLS, ...SET_C_TOOLS].map((definition) => [definition.tool.name, definition]),
 );
 
-const LIST_RESULT: ListToolsResult = Object.freeze({
+export const LIST_RESULT: ListToolsResult = Object.freeze({
   tools: [...TOOLS.values()].map((definition) => definition.tool),
 });
 

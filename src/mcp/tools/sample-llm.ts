@@ -1,6 +1,5 @@
 import type { CreateMessageRequest } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { checkCapability } from '../call-context.js';
 import { ASKS_THE_CLIENT, defineTool, textResult } from './types.js';
 
 export const MAX_SAMPLING_PROMPT_LENGTH = 10_000;
@@ -20,7 +19,7 @@ export const sampleLLMTool = defineTool({
       .default(100)
       .describe(`Maximum number of tokens to generate (1-${MAX_SAMPLING_TOKENS})`),
   }),
-  run: async ({ prompt, maxTokens }, { clientCapabilities, ask }) => {
+  run: async ({ prompt, maxTokens }, { clientCapabilities, ask, requires }) => {
     const params: CreateMessageRequest['params'] = {
       messages: [{ role: 'user', content: { type: 'text', text: `Resource sampleLLM context: ${prompt}` } }],
       systemPrompt: 'You are a helpful test server.',
@@ -29,7 +28,7 @@ export const sampleLLMTool = defineTool({
     };
     // Since 2025-11-25 servers ask for context only from clients that declare they support it.
     const question = { method: 'sampling/createMessage', params } as const;
-    checkCapability(question, clientCapabilities);
+    requires(question);
     if (clientCapabilities?.sampling?.context) params.includeContext = 'thisServer';
     const result = await ask(question);
     const first = Array.isArray(result.content) ? result.content[0] : result.content;

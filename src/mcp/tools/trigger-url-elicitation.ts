@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { UrlElicitationRequiredError, type ElicitRequestURLParams } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { checkCapability } from '../call-context.js';
 import type { PendingUrlElicitation, SessionFeatureState } from '../session-features.js';
 import { defineTool, SESSION_SWITCH, textResult } from './types.js';
 
@@ -71,10 +70,10 @@ export const triggerUrlElicitationTool = defineTool({
       .default(false)
       .describe('Fail with error -32042 (URLElicitationRequiredError) instead of sending elicitation/create'),
   }),
-  run: async ({ url, message, errorPath }, { clientCapabilities, ask, notify, session }) => {
+  run: async ({ url, message, errorPath }, { ask, requires, notify, session }) => {
     const params: ElicitRequestURLParams = { mode: 'url', elicitationId: randomUUID(), url, message };
     const question = { method: 'elicitation/create', params } as const;
-    checkCapability(question, clientCapabilities);
+    requires(question);
 
     if (errorPath && session) {
       const { state, controls } = session;

@@ -1,0 +1,142 @@
+import type { Request, Response } from 'express';
+import { ErrorCode, McpError, type JSONRPCNotification, type JSONRPCRequest, type RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { principalOf } from '../auth/principal.js';
+import { LimitExceeded } from '../limits/limit-exceeded.js';
+import { dispatchModern, type ModernOutcome } from '../modern/dispatch.js';
+import type { PostHeaders } from '../modern/era.js';
+import { ListenStream } from '../modern/listen.js';
+import { errorResponse, MODERN_ERRORS, ModernRefusal, resultResponse } from '../modern/wire.js';
+import type { Runtime } from '../session/runtime.js';
+import { holdWhileOpen, sendJsonRpcError, sendLimitExceeded, whenClosed } from './errors.js';
+import { refusedForLoad } from './health.js';
+import type { KeepAlive } from './keep-alive.js';
+import { SseWriter, streamBounds } from './sse-writer.js';
+
+/** The v1 SDK's McpError prefixes its message with the code; the wire shows the message alone. */
+function plainMessage(error: McpError): string {
+  return error.message.replace(/^MCP error -?\d+: /, '');
+}
+
+/**
+ * POST /mcp of the 2026-07-28 era: served here, by this instance, with no
+ * session and nothing sent through Redis. The answer is one JSON object,
+ * unless the request sends notifications first (progress, logs): then the
+ * response becomes an event stream, written with backpressure (the tool
+ * waits while the client does not read). subscriptions/listen keeps its
+ * stream open.
+ */
+export async function serveModernPost(
+  rt: Runtime,
+  keepAlive: KeepAlive,
+  req: Request,
+  res: Response,
+  message: JSONRPCRequest | JSONRPCNotification,
+  headers: PostHeaders,
+): Promise<void> {
+  // Notifications of this era carry nothing the server keeps (there is no session to tell).
+  if (!('id' in message)) {
+    res.status(202).end();
+    return;
+  }
+  const { userId } = principalOf(res);
+  if (refusedForLoad(rt, res)) return;
+  // A request being answered holds a unit of the stream budgets, as a sessionful one does.
+  if (!holdWhileOpen(res, () => rt.streams.acquire(userId))) return;
+  const writer = new SseWriter(res, streamBounds(rt));
+  writer.open({}, false, { mayAnswerWithJson: true });
+  const aborted = new AbortController();
+  whenClosed(res, () => aborted.abort());
+  let streamed = false;
+  const notify = async (notification: object) => {
+    streamed = true;
+    writer.event(JSON.stringify({ jsonrpc: '2.0', ...notification }));
+    // Backpressure: the call goes on once the client took what it was sent.
+    if (writer.isFull) await writer.drained();
+  };
+
+  let outcome: ModernOutcome;
+  try {
+    outcome = await dispatchModern(
+      { message, methodHeader: headers.method, nameHeader: headers.name, userId, signal: aborted.signal, notify },
+      rt.modern,
+    );
+  } catch (error) {
+    answerError(rt, res, writer, streamed, message.id, error);
+    return;
+  }
+  if (outcome.kind === 'listen') {
+    openListen(rt, keepAlive, res, writer, userId, message.id, outcome.filter);
+    return;
+  }
+  const json = JSON.stringify(resultResponse(message.id, outcome.result));
+  if (!writer.answerWithJson(json)) {
+    writer.event(json);
+    writer.end();
+  }
+}
+
+function answerError(rt: Runtime, res: Response, writer: SseWriter, streamed: boolean, id: RequestId, error: unknown): void {
+  if (error instanceof LimitExceeded && !streamed) {
+    sendLimitExceeded(res, error);
+    return;
+  }
+  let status = 200;
+  let body;
+  if (error instanceof ModernRefusal) {
+    status = error.httpStatus;
+    body = errorResponse(id, error.code, error.message, error.data);
+  } else if (error instanceof McpError) {
+    // A capability the client did not declare is a refusal of the request as sent (400).
+    if (error.code === MODERN_ERRORS.missingClientCapability) status = 400;
+    body = errorResponse(id, error.code, plainMessage(error), error.data);
+  } else if (error instanceof LimitExceeded) {
+    body = errorResponse(id, error.toMcpError().code, error.message, error.data);
+  } else {
+    rt.logger.warn('modern request failed', { error: (error as Error).message });
+    body = errorResponse(id, ErrorCode.InternalError, 'Internal error');
+  }
+  if (!streamed) {
+    sendJsonRpcError(res, status, body.error.code, body.error.message, id, body.error.data);
+    return;
+  }
+  writer.event(JSON.stringify(body));
+  writer.end();
+}
+
+/** subscriptions/listen: an event stream acknowledged at once, open until the client leaves or the instance drains. */
+function openListen(
+  rt: Runtime,
+  keepAlive: KeepAlive,
+  res: Response,
+  writer: SseWriter,
+  userId: string,
+  id: RequestId,
+  filter: ConstructorParameters<typeof ListenStream>[1],
+): void {
+  const stream = new ListenStream(id, filter, {
+    send: (message) => writer.event(JSON.stringify(message)),
+    get isFull() {
+      return writer.isFull;
+    },
+    drained: () => writer.drained(),
+    end: (last) => {
+      if (last) writer.event(JSON.stringify(last));
+      writer.end();
+    },
+  });
+  let close: () => void;
+  try {
+    close = rt.modern.listens.add(userId, stream);
+  } catch (error) {
+    if (!(error instanceof LimitExceeded)) throw error;
+    sendLimitExceeded(res, error);
+    return;
+  }
+  stream.acknowledge();
+  keepAlive.add(writer);
+  whenClosed(res, () => {
+    stream.abandon();
+    close();
+    keepAlive.remove(writer);
+  });
+}
