@@ -20,7 +20,7 @@ const BOUND = 64 * 1024;
 /**
  * What one tick writes lands on top of the bound before it is judged (a stream
  * that is read must not be mistaken for one that is not): a bus read, a page of
- * the log, or, embedded, every answer of a batch at once (100 tools/list ≈ 2.4 MB).
+ * the log, or, embedded, every answer of a batch at once (50 tools/list ≈ 1.7 MB).
  */
 const SLACK = 3 * 1024 * 1024;
 
@@ -60,8 +60,8 @@ describe.each(authBackendCases({ STREAM_BUFFER_MAX_BYTES: String(BOUND), MAX_STR
     const endpoint = /data: (\/message\?sessionId=[^\n]+)\n/.exec((await stream.ready).text)![1]!;
     const rssBefore = rssMB();
     const held = sampleMax(() => sockets.maxBuffered());
-    // 100 tools/list per batch: about 2.4 MB of answers each, all for the one stream nobody reads.
-    const batch = JSON.stringify(Array.from({ length: 100 }, (_, i) => ({ jsonrpc: '2.0', id: i, method: 'tools/list' })));
+    // 50 tools/list per batch: about 1.7 MB of answers each, all for the one stream nobody reads.
+    const batch = JSON.stringify(Array.from({ length: 50 }, (_, i) => ({ jsonrpc: '2.0', id: i, method: 'tools/list' })));
     const statuses: number[] = [];
     for (let i = 0; i < 60 && !statuses.includes(404); i++) {
       const response = await fetch(`${B}${endpoint}`, { method: 'POST', headers: { 'content-type': 'application/json', ...bearer(alice) }, body: batch });

@@ -53,7 +53,8 @@ async function subscriptions() {
   return { channels: [...list].sort(), patterns: Number(patterns) };
 }
 
-const sessionChannels = (ids: string[]) => ids.flatMap((id) => [channels.toServer(id), channels.control(id)]);
+/** Each live session's two channels, and the instances' one change-event channel (2026-07-28 listen streams). */
+const sessionChannels = (ids: string[]) => [...ids.flatMap((id) => [channels.toServer(id), channels.control(id)]), channels.changeEvents];
 
 async function probe(url: string): Promise<number | string> {
   try {
@@ -201,7 +202,7 @@ test('Redis restarted under load: 503 + Retry-After while down, then old and new
   for (const count of Object.values(numsub)) expect(Number(count)).toBe(1);
 
   // No leaked subscription: once the edges' grace has passed, exactly each live session's two
-  // channels, and no pattern (no request stream is open).
+  // channels (and the change-event channel), and no pattern (no request stream is open).
   const expected = sessionChannels([...sessions, ...fresh]);
   const leaks = async () => {
     const now = await subscriptions();

@@ -57,7 +57,18 @@ export async function serveModernPost(
   let outcome: ModernOutcome;
   try {
     outcome = await dispatchModern(
-      { message, methodHeader: headers.method, nameHeader: headers.name, userId, signal: aborted.signal, notify },
+      {
+        message,
+        methodHeader: headers.method,
+        nameHeader: headers.name,
+        header: (name) => {
+          const value = req.headers[name];
+          return typeof value === 'string' ? value : undefined;
+        },
+        userId,
+        signal: aborted.signal,
+        notify,
+      },
       rt.modern,
     );
   } catch (error) {

@@ -54,6 +54,8 @@ export interface ModernExchange {
   /** The Mcp-Method and Mcp-Name headers, as sent. */
   methodHeader: string | undefined;
   nameHeader: string | undefined;
+  /** Any other request header (Mcp-Param-*), by lower-case name. */
+  header(name: string): string | undefined;
   userId: string;
   signal: AbortSignal;
   /** A notification about the request (progress, log), before its answer. */
@@ -139,6 +141,7 @@ const METHODS: Readonly<Record<string, Method>> = {
       const definition = TOOLS.get(name);
       if (!definition) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${name.slice(0, 100)}`);
       const args = (params.arguments as Record<string, unknown> | undefined) ?? {};
+      checkParamHeaders(definition.tool.inputSchema, args, request.exchange.header);
       return inRounds(request, { method: 'tools/call', target: name }, (context) => definition.call(args, context));
     },
   },
@@ -156,6 +159,37 @@ const METHODS: Readonly<Record<string, Method>> = {
     handle: (params) => ({ kind: 'listen', filter: ListenFilterSchema.parse(params.notifications) }),
   },
 };
+
+/** A header that must repeat the body (SEP-2243) is missing or says something else: 400, -32020. */
+function headerMismatch(header: string, value: string | undefined): ModernRefusal {
+  const problem = value === undefined ? `the ${header} header is required` : `the ${header} header does not match the body`;
+  return new ModernRefusal(400, MODERN_ERRORS.headerMismatch, `Bad Request: ${problem}`, {
+    mismatch: { header, ...(value !== undefined && { value: value.slice(0, 100) }) },
+  });
+}
+
+/** `=?base64?…?=`: a header value that could not travel as it is; strict base64 inside. */
+const ENCODED_VALUE = /^=\?base64\?(.*)\?=$/;
+const STRICT_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/**
+ * Arguments a tool's schema marks with `x-mcp-header` travel in an
+ * `Mcp-Param-<name>` header too (SEP-2243), so that proxies can route on them
+ * without reading the body: the header must be there and say the same.
+ */
+function checkParamHeaders(schema: { properties?: object }, args: Record<string, unknown>, header: (name: string) => string | undefined): void {
+  for (const [name, property] of Object.entries(schema.properties ?? {})) {
+    const suffix = (property as Record<string, unknown>)['x-mcp-header'];
+    if (typeof suffix !== 'string' || !(name in args)) continue;
+    const headerName = `Mcp-Param-${suffix}`;
+    const raw = header(headerName.toLowerCase())?.trim();
+    if (raw === undefined) throw headerMismatch(headerName, undefined);
+    const encoded = ENCODED_VALUE.exec(raw);
+    if (encoded && !STRICT_BASE64.test(encoded[1]!)) throw headerMismatch(headerName, raw);
+    const value = encoded ? Buffer.from(encoded[1]!, 'base64').toString('utf8') : raw;
+    if (value !== String(args[name])) throw headerMismatch(headerName, raw);
+  }
+}
 
 /**
  * Runs a call that may ask the client (tools/call, prompts/get): the answers
@@ -226,20 +260,17 @@ export async function dispatchModern(exchange: ModernExchange, services: ModernS
       supported: SUPPORTED_VERSIONS,
     });
   }
-  if (exchange.methodHeader !== undefined && exchange.methodHeader !== message.method) {
-    throw new ModernRefusal(400, MODERN_ERRORS.headerMismatch, 'Bad Request: the Mcp-Method header does not match the body', {
-      mismatch: { header: 'Mcp-Method', value: exchange.methodHeader.slice(0, 100) },
-    });
+  if (exchange.methodHeader !== message.method) {
+    throw headerMismatch('Mcp-Method', exchange.methodHeader);
   }
   const method = Object.hasOwn(METHODS, message.method) ? METHODS[message.method] : undefined;
   if (!method) throw new ModernRefusal(404, ErrorCode.MethodNotFound, `Method not found: ${message.method.slice(0, 100)}`);
   if (!method.schema.safeParse(message).success) {
     throw new ModernRefusal(400, ErrorCode.InvalidParams, `Invalid params for ${message.method}`);
   }
-  if (method.name && exchange.nameHeader !== undefined && exchange.nameHeader !== method.name(params)) {
-    throw new ModernRefusal(400, MODERN_ERRORS.headerMismatch, 'Bad Request: the Mcp-Name header does not match the body', {
-      mismatch: { header: 'Mcp-Name', value: exchange.nameHeader.slice(0, 100) },
-    });
+  // Header values may carry surrounding whitespace (HTTP allows it); the value itself must match exactly.
+  if (method.name && exchange.nameHeader?.trim() !== method.name(params)) {
+    throw headerMismatch('Mcp-Name', exchange.nameHeader);
   }
   const envelope = EnvelopeSchema.safeParse(meta);
   if (!envelope.success) throw new ModernRefusal(400, ErrorCode.InvalidParams, 'Invalid params: malformed _meta');

@@ -70,10 +70,29 @@ export const testTriggerPromptChangeTool = defineTool({
   },
 });
 
+export const MAX_HEADER_PARAM_LENGTH = 1_000;
+
+export const testHeaderParamTool = defineTool({
+  name: 'test_header_param',
+  description:
+    'Conformance fixture (SEP-2243): echoes its value argument, which a 2026-07-28 request must repeat in the Mcp-Param-Value header (checked by the server)',
+  annotations: { title: 'Test: Header Parameter', ...READ_ONLY },
+  args: z.object({ value: z.string().max(MAX_HEADER_PARAM_LENGTH) }),
+  inputSchema: {
+    type: 'object',
+    properties: {
+      value: { type: 'string', maxLength: MAX_HEADER_PARAM_LENGTH, description: 'Any text; also sent as Mcp-Param-Value', 'x-mcp-header': 'Value' },
+    },
+    required: ['value'],
+  },
+  run: ({ value }) => textResult(`Header parameter: ${value}`),
+});
+
 export const STATELESS_FIXTURE_TOOLS = [
   testMissingCapabilityTool,
   testStreamingElicitationTool,
   testLoggingTool,
   testTriggerToolChangeTool,
   testTriggerPromptChangeTool,
+  testHeaderParamTool,
 ];
