@@ -16,8 +16,30 @@ import { securityHeaders } from './http/security-headers.js';
 import { accessLog } from './observability/access-log.js';
 import type { Runtime } from './session/runtime.js';
 
-const MCP_REQUEST_HEADERS = ['Content-Type', 'Accept', 'Authorization', 'Mcp-Session-Id', 'Mcp-Protocol-Version', 'Last-Event-ID'];
+const MCP_REQUEST_HEADERS = [
+  'Content-Type',
+  'Accept',
+  'Authorization',
+  'Mcp-Session-Id',
+  'Mcp-Protocol-Version',
+  'Last-Event-ID',
+  // The 2026-07-28 era's routing headers (SEP-2243).
+  'Mcp-Method',
+  'Mcp-Name',
+];
 const MCP_EXPOSED_HEADERS = ['Mcp-Session-Id', 'Mcp-Protocol-Version', 'WWW-Authenticate'];
+
+/**
+ * The headers a preflight may allow: the fixed ones, and whichever
+ * `Mcp-Param-<name>` headers it asks for (their names depend on the tool).
+ */
+function allowedRequestHeaders(requested: string | undefined): string[] {
+  const params = (requested ?? '')
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => /^mcp-param-[a-z0-9-]{1,64}$/i.test(name));
+  return params.length === 0 ? MCP_REQUEST_HEADERS : [...MCP_REQUEST_HEADERS, ...params];
+}
 
 /**
  * The HTTP request listener: the express application, middleware in the order
@@ -40,13 +62,15 @@ export function createApp(rt: Runtime): RequestListener {
   const guards: RequestHandler[] = [
     refuseWhileDraining(rt),
     originGuard(config.allowedOrigins, config.allowedHosts),
-    cors({
-      origin: (origin, callback) => callback(null, origin === undefined || originAllowed(origin, config.allowedOrigins)),
-      methods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
-      allowedHeaders: MCP_REQUEST_HEADERS,
-      exposedHeaders: MCP_EXPOSED_HEADERS,
-      maxAge: 600,
-    }),
+    cors((req, callback) =>
+      callback(null, {
+        origin: (origin, allow) => allow(null, origin === undefined || originAllowed(origin, config.allowedOrigins)),
+        methods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
+        allowedHeaders: allowedRequestHeaders(req.headers['access-control-request-headers']),
+        exposedHeaders: MCP_EXPOSED_HEADERS,
+        maxAge: 600,
+      }),
+    ),
   ];
   // 3. The MCP endpoints: per-client rate limit, then who is asking (a verified bearer token, or the
   //    anonymous user when AUTH_MODE=none), then that user's rate limit. Every MCP route sees a

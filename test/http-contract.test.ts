@@ -521,7 +521,8 @@ describe.each(backends)('HTTP contract on %s', (_name, start) => {
     });
 
     test('a preflight from an allowed origin allows the MCP methods and request headers', async () => {
-      const requested = ['mcp-session-id', 'mcp-protocol-version', 'authorization', 'content-type', 'last-event-id'];
+      // Both eras' headers: the session's, and the 2026-07-28 routing headers (Mcp-Param-* named by the tool).
+      const requested = ['mcp-session-id', 'mcp-protocol-version', 'authorization', 'content-type', 'last-event-id', 'mcp-method', 'mcp-name', 'mcp-param-value'];
       for (const method of ['POST', 'GET', 'DELETE']) {
         const { response } = await call(`${B}/mcp`, {
           method: 'OPTIONS',
