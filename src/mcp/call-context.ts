@@ -1,6 +1,7 @@
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type {
+  CallToolResult,
   ClientCapabilities,
   CreateMessageRequest,
   CreateMessageResult,
@@ -75,6 +76,12 @@ export interface CallContext {
    * instance, in the 2026-07-28 era.
    */
   listChanged(list: 'tools' | 'prompts' | 'resources'): Promise<void>;
+  /**
+   * Runs the rest of the call as a task where the client negotiated the tasks
+   * extension (2026-07-28: the call answers at once with the task, `work`
+   * runs on); elsewhere `work` simply runs now, as part of the call.
+   */
+  continueAsTask(work: (context: CallContext) => Promise<CallToolResult>): Promise<CallToolResult>;
   /** The session, in the 2025 era; absent in the stateless 2026-07-28 era. */
   readonly session?: CallSession;
 }
@@ -140,6 +147,17 @@ export class AwaitingClient extends Error {
   constructor(readonly questions: Readonly<Record<string, ClientQuestion>>) {
     super('The call waits for the client to answer');
     this.name = 'AwaitingClient';
+  }
+}
+
+/**
+ * Thrown by `continueAsTask` in the 2026-07-28 era when the client negotiated
+ * the tasks extension: the call becomes a task that runs `work`.
+ */
+export class BecomeTask extends Error {
+  constructor(readonly work: (context: CallContext) => Promise<CallToolResult>) {
+    super('The call continues as a task');
+    this.name = 'BecomeTask';
   }
 }
 

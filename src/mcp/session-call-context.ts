@@ -38,7 +38,7 @@ export function sessionCallContext(
       throw new ClientRequestFailed(question, error);
     }
   };
-  return {
+  const context: CallContext = {
     signal,
     get clientCapabilities() {
       return server.getClientCapabilities();
@@ -66,6 +66,9 @@ export function sessionCallContext(
       await send[list]().catch(() => undefined);
     },
     session,
+    continueAsTask: undefined as unknown as CallContext['continueAsTask'],
   };
+  context.continueAsTask = (work) => work(context);
+  return context;
 }
 

@@ -1,5 +1,7 @@
 import {
   CallToolRequestSchema,
+  CancelTaskRequestSchema,
+  GetTaskRequestSchema,
   CompleteRequestSchema,
   ErrorCode,
   GetPromptRequestSchema,
@@ -15,7 +17,9 @@ import {
   type ServerNotification,
 } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { AwaitingClient, type CallContext } from '../mcp/call-context.js';
+import { AwaitingClient, BecomeTask, type CallContext } from '../mcp/call-context.js';
+import { LimitExceeded } from '../limits/limit-exceeded.js';
+import { extensionRequired, TASKS_EXTENSION, tasksNegotiated, type ModernTasks } from './tasks-extension.js';
 import { complete } from '../mcp/completions.js';
 import { RESOURCE_NOT_FOUND } from '../mcp/errors.js';
 import { getPrompt, LIST_RESULT as PROMPT_LIST, PROMPTS } from '../mcp/prompts/index.js';
@@ -46,6 +50,7 @@ export const MODERN_CAPABILITIES = Object.freeze({
   resources: { subscribe: true, listChanged: true },
   completions: {},
   logging: {},
+  extensions: { [TASKS_EXTENSION]: {} },
 });
 
 /** One 2026-07-28 request as the HTTP edge hands it over. */
@@ -69,6 +74,7 @@ export type ModernOutcome =
 export interface ModernServices {
   seal: RequestStateSeal;
   events: ChangeEvents;
+  tasks: ModernTasks;
 }
 
 /** What every request carries in `_meta` besides the version (the SDK's classifier already checked the keys are there). */
@@ -142,9 +148,27 @@ const METHODS: Readonly<Record<string, Method>> = {
       if (!definition) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${name.slice(0, 100)}`);
       const args = (params.arguments as Record<string, unknown> | undefined) ?? {};
       checkParamHeaders(definition.tool.inputSchema, args, request.exchange.header);
+      const negotiated = tasksNegotiated(request.clientCapabilities);
+      if (definition.taskSupport === 'required' && !negotiated) throw extensionRequired(`Tool ${name}`);
+      // The server decides: a tool that can run as a task does, for a client that negotiated tasks.
+      if (definition.taskSupport && negotiated) return startTask(request, (context) => definition.call(args, context));
       return inRounds(request, { method: 'tools/call', target: name }, (context) => definition.call(args, context));
     },
   },
+  'tasks/get': taskMethod(GetTaskRequestSchema, async (taskId, request) =>
+    complete_(await request.services.tasks.get(request.exchange.userId, taskId)),
+  ),
+  'tasks/update': taskMethod(
+    z.object({ params: z.object({ taskId: z.string(), inputResponses: z.record(z.string(), z.unknown()) }) }),
+    async (taskId, request, params) => {
+      await request.services.tasks.update(request.exchange.userId, taskId, params.inputResponses as Record<string, unknown>);
+      return complete_({});
+    },
+  ),
+  'tasks/cancel': taskMethod(CancelTaskRequestSchema, async (taskId, request) => {
+    await request.services.tasks.cancel(request.exchange.userId, taskId);
+    return complete_({});
+  }),
   'prompts/get': {
     schema: GetPromptRequestSchema,
     name: (params) => String(params.name),
@@ -159,6 +183,31 @@ const METHODS: Readonly<Record<string, Method>> = {
     handle: (params) => ({ kind: 'listen', filter: ListenFilterSchema.parse(params.notifications) }),
   },
 };
+
+/** A method of the tasks extension: named by its task id, for clients that negotiated the extension only. */
+function taskMethod(
+  schema: z.ZodType,
+  handle: (taskId: string, request: RequestContext, params: Record<string, unknown>) => Promise<ModernOutcome>,
+): Method {
+  return {
+    schema,
+    name: (params) => String(params.taskId),
+    handle: (params, request) => {
+      if (!tasksNegotiated(request.clientCapabilities)) throw extensionRequired(request.exchange.message.method);
+      return handle(String(params.taskId), request, params);
+    },
+  };
+}
+
+/** A call that becomes a task: the answer is the task (resultType "task"), the work goes on. */
+async function startTask(request: RequestContext, work: Parameters<ModernTasks['start']>[2]): Promise<ModernOutcome> {
+  try {
+    const task = await request.services.tasks.start(request.exchange.userId, request.clientCapabilities, work);
+    return { kind: 'result', result: completeResult(task, undefined, 'task') };
+  } catch (error) {
+    throw error instanceof LimitExceeded ? error.toMcpError() : error;
+  }
+}
 
 /** A header that must repeat the body (SEP-2243) is missing or says something else: 400, -32020. */
 function headerMismatch(header: string, value: string | undefined): ModernRefusal {
@@ -225,12 +274,15 @@ async function inRounds(
       answers: { ...earlier.answers, ...round.data.inputResponses },
       notify: exchange.notify,
       events: services.events,
+      tasksNegotiated: tasksNegotiated(request.clientCapabilities),
     },
     used,
   );
   try {
     return complete_(await run(context));
   } catch (error) {
+    // The call asked what it needed and goes on as a task (continueAsTask).
+    if (error instanceof BecomeTask) return startTask(request, error.work);
     if (!(error instanceof AwaitingClient)) throw error;
     if (earlier.rounds + 1 >= MAX_INPUT_ROUNDS) {
       throw new McpError(ErrorCode.InvalidRequest, `Invalid request: a call may take at most ${MAX_INPUT_ROUNDS} input rounds`);

@@ -11,6 +11,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import {
   AwaitingClient,
+  BecomeTask,
   checkCapability,
   MissingClientCapability,
   type CallContext,
@@ -20,7 +21,7 @@ import { DEFAULT_LOGGER_NAME, levelAdmits } from '../mcp/logging.js';
 import type { ChangeEvents } from './change-events.js';
 import { MODERN_ERRORS } from './wire.js';
 
-const ANSWER_SCHEMAS = {
+export const ANSWER_SCHEMAS = {
   'sampling/createMessage': CreateMessageResultSchema,
   'elicitation/create': ElicitResultSchema,
   'roots/list': ListRootsResultSchema,
@@ -45,6 +46,8 @@ export interface ModernCall {
   /** A notification on the request's own response (which becomes an event stream). */
   notify(notification: ServerNotification): Promise<void>;
   events: ChangeEvents;
+  /** The client negotiated the tasks extension for this request. */
+  tasksNegotiated: boolean;
 }
 
 /**
@@ -87,7 +90,7 @@ export function modernCallContext(call: ModernCall, used: Record<string, unknown
     return answers;
   };
 
-  return {
+  const context: CallContext = {
     signal: call.signal,
     clientCapabilities: call.clientCapabilities,
     reportsProgress: call.progressToken !== undefined,
@@ -110,11 +113,16 @@ export function modernCallContext(call: ModernCall, used: Record<string, unknown
     },
     notify: (notification) => call.notify(notification),
     listChanged: async (list) => call.events.listChanged(list),
+    continueAsTask: async (work) => {
+      if (call.tasksNegotiated) throw new BecomeTask(work);
+      return work(context);
+    },
   };
+  return context;
 }
 
 /** In this era a missing capability is the request's error (-32021), not the tool's. */
-function requireCapability(question: ClientQuestion, capabilities: ClientCapabilities): void {
+export function requireCapability(question: ClientQuestion, capabilities: ClientCapabilities): void {
   try {
     checkCapability(question, capabilities);
   } catch (error) {

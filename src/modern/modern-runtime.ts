@@ -6,6 +6,8 @@ import { ChangeEvents } from './change-events.js';
 import type { ModernServices } from './dispatch.js';
 import { ListenStreams } from './listen.js';
 import { RequestStateSeal } from './request-state.js';
+import { ModernTasks } from './tasks-extension.js';
+import type { InstanceTasks, TaskRunners } from '../tasks/user-task-store.js';
 
 /** What the 2026-07-28 era keeps per instance: the state seal, the change events, the listen streams. */
 export interface ModernRuntime extends ModernServices {
@@ -14,7 +16,13 @@ export interface ModernRuntime extends ModernServices {
   stop(): Promise<void>;
 }
 
-export async function startModern(config: Config, bus: MessageBus, logger: Logger): Promise<ModernRuntime> {
+export async function startModern(
+  config: Config,
+  bus: MessageBus,
+  tasks: InstanceTasks,
+  runners: TaskRunners,
+  logger: Logger,
+): Promise<ModernRuntime> {
   const events = new ChangeEvents(bus, logger);
   await events.start();
   const { limits, modern } = config;
@@ -26,6 +34,7 @@ export async function startModern(config: Config, bus: MessageBus, logger: Logge
   return {
     seal: new RequestStateSeal(modern.requestStateKey, modern.requestStatePreviousKey, modern.requestStateTtlS),
     events,
+    tasks: new ModernTasks(tasks, runners, events),
     listens,
     async stop() {
       listens.finishAll();

@@ -66,7 +66,7 @@ const SERVER_IDENTITY = Object.freeze({ name: SERVER_INFO.name, version: SERVER_
 export function completeResult(
   result: Record<string, unknown>,
   cache?: CacheHint,
-  resultType: 'complete' | 'input_required' = 'complete',
+  resultType: 'complete' | 'input_required' | 'task' = 'complete',
 ): Record<string, unknown> {
   const meta = (result._meta as Record<string, unknown> | undefined) ?? {};
   return { ...result, ...cache, resultType, _meta: { ...meta, [META.serverInfo]: SERVER_IDENTITY } };

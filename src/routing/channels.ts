@@ -44,6 +44,8 @@ export const channels = {
   sseToClient: (sessionId: string) => `mcp:sse:toclient:${sessionId}`,
   /** Ids of tasks just cancelled, for the instance running each (one channel for all tasks). */
   tasksCancelled: 'mcp:tasks:cancelled',
+  /** Ids of tasks whose questions were just answered (tasks/update), for the instance running each. */
+  tasksAnswered: 'mcp:tasks:answered',
   /** List changes and resource updates of the 2026-07-28 era, for every instance's listen streams. */
   changeEvents: 'mcp:events',
 };

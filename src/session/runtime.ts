@@ -85,7 +85,7 @@ export async function startRuntime(config: Config, backend: Backend, logger: Log
     { limit: config.limits.streamsPerUser, setting: 'MAX_STREAMS_PER_USER', scope: 'user', what: 'open streams for this user on this instance' },
     { limit: config.limits.streamsPerInstance, setting: 'MAX_STREAMS_PER_INSTANCE', scope: 'instance', what: 'open streams on this instance' },
   );
-  const modern = await startModern(config, backend.bus, log);
+  const modern = await startModern(config, backend.bus, tasks, lease, log);
   const runtime: Runtime = {
     instanceId,
     config,

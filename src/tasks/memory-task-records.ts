@@ -60,7 +60,36 @@ export class MemoryTaskRecords implements TaskRecords {
     if (change.statusMessage !== undefined) task.statusMessage = change.statusMessage;
     task.lastUpdatedAt = new Date().toISOString();
     if (change.result !== undefined) entry.record.result = structuredClone(change.result);
+    if (change.error !== undefined) entry.record.error = structuredClone(change.error);
+    if (change.inputRequests !== undefined) {
+      if (Object.keys(change.inputRequests).length === 0) delete entry.record.inputRequests;
+      else entry.record.inputRequests = structuredClone(change.inputRequests);
+    }
     return true;
+  }
+
+  async answer(taskId: string, answers: Record<string, unknown>): Promise<boolean> {
+    const entry = this.live(taskId);
+    const record = entry?.record;
+    if (!record || record.task.status !== 'input_required' || !record.inputRequests) return false;
+    for (const [key, value] of Object.entries(answers)) {
+      if (!(key in record.inputRequests)) continue;
+      (record.answers ??= {})[key] = structuredClone(value);
+      delete record.inputRequests[key];
+    }
+    if (Object.keys(record.inputRequests).length === 0) {
+      delete record.inputRequests;
+      record.task.status = 'working';
+    }
+    record.task.lastUpdatedAt = new Date().toISOString();
+    return true;
+  }
+
+  async takeAnswers(taskId: string): Promise<Record<string, unknown>> {
+    const record = this.live(taskId)?.record;
+    const answers = record?.answers ?? {};
+    if (record) delete record.answers;
+    return answers;
   }
 
   async listForUser(userId: string, offset: number, count: number): Promise<string[]> {

@@ -39,8 +39,50 @@ record.task.status = change.status
 record.task.lastUpdatedAt = ARGV[2]
 if change.statusMessage then record.task.statusMessage = change.statusMessage end
 if change.result then record.result = change.result end
+if change.error then record.error = change.error end
+if change.inputRequests then
+  if next(change.inputRequests) == nil then record.inputRequests = nil else record.inputRequests = change.inputRequests end
+end
 redis.call('SET', KEYS[1], cjson.encode(record), 'KEEPTTL')
 return 1
+`;
+
+// Answers reach a task waiting for them: kept only for the keys it asked, taken
+// off its pending questions; with none left it works again. cjson turns an empty
+// object into an empty array, so empty maps are removed instead of stored.
+const ANSWER = `
+local raw = redis.call('GET', KEYS[1])
+if not raw then return 0 end
+local record = cjson.decode(raw)
+if record.task.status ~= 'input_required' or type(record.inputRequests) ~= 'table' then return 0 end
+local given = cjson.decode(ARGV[1])
+local answers = record.answers
+if type(answers) ~= 'table' then answers = {} end
+for key, value in pairs(given) do
+  if record.inputRequests[key] ~= nil then
+    answers[key] = value
+    record.inputRequests[key] = nil
+  end
+end
+if next(answers) ~= nil then record.answers = answers end
+if next(record.inputRequests) == nil then
+  record.inputRequests = nil
+  record.task.status = 'working'
+end
+record.task.lastUpdatedAt = ARGV[2]
+redis.call('SET', KEYS[1], cjson.encode(record), 'KEEPTTL')
+return 1
+`;
+
+const TAKE_ANSWERS = `
+local raw = redis.call('GET', KEYS[1])
+if not raw then return '{}' end
+local record = cjson.decode(raw)
+local answers = record.answers
+if type(answers) ~= 'table' or next(answers) == nil then return '{}' end
+record.answers = nil
+redis.call('SET', KEYS[1], cjson.encode(record), 'KEEPTTL')
+return cjson.encode(answers)
 `;
 
 export class RedisTaskRecords implements TaskRecords {
@@ -66,6 +108,19 @@ export class RedisTaskRecords implements TaskRecords {
       arguments: [JSON.stringify(change), new Date().toISOString()],
     });
     return Number(applied) === 1;
+  }
+
+  async answer(taskId: string, answers: Record<string, unknown>): Promise<boolean> {
+    const applied = await this.client.eval(ANSWER, {
+      keys: [taskKeys.task(taskId)],
+      arguments: [JSON.stringify(answers), new Date().toISOString()],
+    });
+    return Number(applied) === 1;
+  }
+
+  async takeAnswers(taskId: string): Promise<Record<string, unknown>> {
+    const raw = await this.client.eval(TAKE_ANSWERS, { keys: [taskKeys.task(taskId)], arguments: [] });
+    return JSON.parse(String(raw)) as Record<string, unknown>;
   }
 
   listForUser(userId: string, offset: number, count: number): Promise<string[]> {

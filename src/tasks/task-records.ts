@@ -12,6 +12,18 @@ export interface TaskRecord {
   /** The instance running the task: if it dies, nothing will ever finish the task. */
   instanceId?: string;
   result?: Result;
+  /** The tasks extension (2026-07-28): the protocol error a `failed` task ended with. */
+  error?: TaskError;
+  /** The tasks extension: questions the task waits for, by key (status `input_required`). */
+  inputRequests?: Record<string, unknown>;
+  /** The tasks extension: answers tasks/update delivered and the running task has not taken yet. */
+  answers?: Record<string, unknown>;
+}
+
+export interface TaskError {
+  code: number;
+  message: string;
+  data?: unknown;
 }
 
 export type TaskStatus = Task['status'];
@@ -27,6 +39,9 @@ export interface TaskTransition {
   status: TaskStatus;
   statusMessage?: string;
   result?: Result;
+  error?: TaskError;
+  /** Replaces the pending questions (an empty object clears them). */
+  inputRequests?: Record<string, unknown>;
 }
 
 /**
@@ -45,6 +60,15 @@ export interface TaskRecords {
   get(taskId: string): Promise<TaskRecord | null>;
   /** Applies the transition unless the task is terminal; false when refused or missing. */
   transition(taskId: string, change: TaskTransition): Promise<boolean>;
+  /**
+   * Delivers answers to the questions a task waits for (tasks/update): only
+   * keys it is waiting for are kept; they leave its pending questions, and a
+   * task with none left is `working` again. False when the task is missing or
+   * not waiting.
+   */
+  answer(taskId: string, answers: Record<string, unknown>): Promise<boolean>;
+  /** Takes (and removes) the delivered answers of a task. */
+  takeAnswers(taskId: string): Promise<Record<string, unknown>>;
   /** A user's unexpired task ids, the latest to expire first. */
   listForUser(userId: string, offset: number, count: number): Promise<string[]>;
 }

@@ -7,6 +7,10 @@ import type { TaskRecords } from './task-records.js';
 
 /** What travels on mcp:tasks:cancelled: the id of a task that was just cancelled. */
 const CancelledSchema = z.object({ v: z.literal(1), type: z.literal('cancelled'), taskId: z.string().regex(/^[0-9a-f]{32}$/) });
+/** What travels on mcp:tasks:answered: the id of a task whose questions were just answered. */
+const AnsweredSchema = z.object({ v: z.literal(1), type: z.literal('answered'), taskId: z.string().regex(/^[0-9a-f]{32}$/) });
+
+const TASK_CHANNELS = [channels.tasksCancelled, channels.tasksAnswered];
 
 /** One task running on this instance. */
 export interface TaskRun {
@@ -14,11 +18,15 @@ export interface TaskRun {
   readonly signal: AbortSignal;
   /** The tool returned: the task no longer runs here. */
   end(): void;
+  /** Resolves at the next answer delivered to the task (tasks/update on any instance), or when it is aborted. */
+  answered(): Promise<void>;
 }
 
 interface Entry {
   controller: AbortController;
   expiresAt: number;
+  /** Wakes the task waiting for answers, if it waits. */
+  wake?: () => void;
 }
 
 /**
@@ -90,13 +98,38 @@ export class TaskRuns {
       if (this.running.size === 0) this.disarm();
     };
     if (!this.stopped) await this.listen();
+    const entry: Entry = { controller, expiresAt };
+    const answered = () =>
+      new Promise<void>((resolve) => {
+        if (controller.signal.aborted) return resolve();
+        entry.wake = resolve;
+        controller.signal.addEventListener('abort', () => resolve(), { once: true });
+      });
     if (this.stopped) {
       controller.abort();
-      return { signal: controller.signal, end };
+      return { signal: controller.signal, end, answered };
     }
-    this.running.set(taskId, { controller, expiresAt });
+    this.running.set(taskId, entry);
     if (expiresAt < this.expiryAt) this.arm(expiresAt);
-    return { signal: controller.signal, end };
+    return { signal: controller.signal, end, answered };
+  }
+
+  /** A task's questions were answered (the record holds the answers): wakes it here, or tells the other instances. */
+  async answeredElsewhere(taskId: string): Promise<void> {
+    if (this.wake(taskId)) return;
+    try {
+      await this.bus.publish(channels.tasksAnswered, JSON.stringify({ v: 1, type: 'answered', taskId }));
+    } catch (error) {
+      this.logger.warn('could not announce a task answer', { taskId, error: (error as Error).message });
+    }
+  }
+
+  private wake(taskId: string): boolean {
+    const entry = this.running.get(taskId);
+    const wake = entry?.wake;
+    if (entry) entry.wake = undefined;
+    wake?.();
+    return entry !== undefined;
   }
 
   /**
@@ -123,33 +156,35 @@ export class TaskRuns {
     this.listening = undefined;
     if (listening) {
       await listening.then(
-        () => this.bus.unsubscribe([channels.tasksCancelled], this.receive),
+        () => this.bus.unsubscribe(TASK_CHANNELS, this.receive),
         () => undefined,
       );
     }
   }
 
   private listen(): Promise<void> {
-    this.listening ??= this.bus.subscribe([channels.tasksCancelled], this.receive).catch((error: unknown) => {
+    this.listening ??= this.bus.subscribe(TASK_CHANNELS, this.receive).catch((error: unknown) => {
       this.listening = undefined; // the next task tries again
       throw error;
     });
     return this.listening;
   }
 
-  private readonly receive = (raw: string): void => {
-    let parsed: ReturnType<typeof CancelledSchema.safeParse>;
+  private readonly receive = (raw: string, channel: string): void => {
+    const schema = channel === channels.tasksAnswered ? AnsweredSchema : CancelledSchema;
+    let parsed: ReturnType<typeof schema.safeParse>;
     try {
-      parsed = CancelledSchema.safeParse(JSON.parse(raw));
+      parsed = schema.safeParse(JSON.parse(raw));
     } catch {
-      parsed = CancelledSchema.safeParse(undefined);
+      parsed = schema.safeParse(undefined);
     }
     if (!parsed.success) {
-      this.logger.warn('dropped a malformed task cancellation message');
+      this.logger.warn('dropped a malformed task message', { channel });
       return;
     }
     // A task that runs elsewhere, or already ended, is none of this instance's business.
-    this.abort(parsed.data.taskId);
+    if (parsed.data.type === 'answered') this.wake(parsed.data.taskId);
+    else this.abort(parsed.data.taskId);
   };
 
   /** Whether the task runs here (it is told to stop). */

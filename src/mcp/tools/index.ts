@@ -29,6 +29,7 @@ import { DYNAMIC_TOOL_NAME, dynamicTool, toggleDynamicFeaturesTool } from './dyn
 import { echoTool } from './echo.js';
 import { INPUT_REQUIRED_FIXTURE_TOOLS } from './input-required-fixtures.js';
 import { STATELESS_FIXTURE_TOOLS } from './stateless-fixtures.js';
+import { TASK_FIXTURE_TOOLS } from './task-fixtures.js';
 import { elicitInputsTool } from './elicit-inputs.js';
 import { getResourceLinksTool } from './get-resource-links.js';
 import { getResourceReferenceTool } from './get-resource-reference.js';
@@ -87,6 +88,7 @@ export const SET_C_TOOLS: readonly ToolDefinition[] = [
   jsonSchema202012Tool,
   ...STATELESS_FIXTURE_TOOLS,
   ...INPUT_REQUIRED_FIXTURE_TOOLS,
+  ...TASK_FIXTURE_TOOLS,
 ];
 
 /** Every tool every session has, by name. */

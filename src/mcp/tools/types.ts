@@ -6,7 +6,7 @@ import {
   type ToolAnnotations,
 } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { AwaitingClient, ClientRequestFailed, MissingClientCapability, type CallContext } from '../call-context.js';
+import { AwaitingClient, BecomeTask, ClientRequestFailed, MissingClientCapability, type CallContext } from '../call-context.js';
 import { TOOL_ICONS } from '../icons.js';
 
 /** What a running tool may use: the same in both eras (see CallContext). */
@@ -102,6 +102,9 @@ function describeIssues(error: z.ZodError): string {
   return error.issues.map((issue) => `${issue.path.join('.') || '(arguments)'}: ${issue.message}`).join('; ');
 }
 
+/** A protocol error a tool raises on purpose (a fixture of how protocol errors travel), never turned into an isError result. */
+export class DeliberateProtocolError extends McpError {}
+
 /** JSON-RPC code of the 2026-07-28 era for a request that needs a capability the client did not declare. */
 export const MISSING_REQUIRED_CLIENT_CAPABILITY = -32021;
 
@@ -111,7 +114,7 @@ export const MISSING_REQUIRED_CLIENT_CAPABILITY = -32021;
  * 2026-07-28 era) or the pause of an input_required round.
  */
 function passesThrough(error: unknown): boolean {
-  if (error instanceof AwaitingClient) return true;
+  if (error instanceof AwaitingClient || error instanceof BecomeTask || error instanceof DeliberateProtocolError) return true;
   return (
     error instanceof McpError &&
     (error.code === ErrorCode.UrlElicitationRequired || error.code === MISSING_REQUIRED_CLIENT_CAPABILITY)
