@@ -143,6 +143,22 @@ export class SseWriter {
   }
 
   /**
+   * Ends the stream for good (its session is gone): a client that keeps up gets
+   * the end as usual; one that is behind gets nothing more. Whether the bound was
+   * reached does not matter: anything still unread here once this tick's writes
+   * went to the socket (which takes what the kernel accepts) means the client
+   * does not read, and the connection is dropped with those bytes at once
+   * instead of lingering STREAM_LINGER_S for a reader that has no use for them.
+   */
+  endDroppingUnread(): void {
+    this.end();
+    if (this.res.destroyed || this.res.writableFinished) return;
+    setImmediate(() => {
+      if (!this.res.writableFinished) this.res.destroy();
+    });
+  }
+
+  /**
    * An ended response whose client does not read would keep its unread bytes
    * (and its socket) for as long as the client likes: Node's timeouts only time
    * a request's arrival. It gets STREAM_LINGER_S to be read, then is destroyed.

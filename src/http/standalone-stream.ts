@@ -50,8 +50,8 @@ export async function openStandaloneStream(
       writer.endWithRetry(incoming.retryMs);
       void close();
     } else if (incoming.type === 'terminated') {
-      // The session is gone: a client that is behind has no use for what it has not read yet.
-      if (writer.isFull) writer.cut();
+      // The session is gone: a client that is behind (full or not) has no use for what it has not read yet.
+      writer.endDroppingUnread();
       void close();
     } else if (incoming.type === 'end') void close();
   };
