@@ -273,6 +273,10 @@ describe('configuration errors name their variable in one line', () => {
     [{ RATE_LIMIT_MCP_PER_MINUTE: 'lots' }, 'RATE_LIMIT_MCP_PER_MINUTE'],
     [{ AUTH_INTROSPECTION_CACHE_S: '3600' }, 'AUTH_INTROSPECTION_CACHE_S'],
     [{ AUTH_INTROSPECTION_URL: 'ftp://idp.example/introspect' }, 'AUTH_INTROSPECTION_URL'],
+    // Instances sharing Redis must share the key that seals 2026-07-28 request state.
+    [{ REDIS_URL: 'redis://127.0.0.1:6379' }, 'REQUEST_STATE_KEY'],
+    [{ REDIS_URL: 'redis://127.0.0.1:6379', REQUEST_STATE_KEY: 'too-short' }, 'REQUEST_STATE_KEY'],
+    [{ REQUEST_STATE_KEY: 'k'.repeat(32), REQUEST_STATE_KEY_PREVIOUS: 'short' }, 'REQUEST_STATE_KEY_PREVIOUS'],
   ])('%j → %s', (env, variable) => {
     let error: unknown;
     try {
@@ -294,5 +298,10 @@ describe('configuration errors name their variable in one line', () => {
     expect(loadConfig({ AUTH_MODE: 'none', RATE_LIMIT_MCP_PER_MINUTE: '60' }).rateLimits.mcpPerMinute).toBe(60);
     expect(loadConfig({ BASE_URI: 'https://mcp.example.com' }).baseUri).toBe('https://mcp.example.com');
     expect(loadConfig({ AUTH_MODE: 'none', BASE_URI: 'http://mcp.example.com/prefix' }).baseUri).toBe('http://mcp.example.com/prefix');
+    // Embedded, each process seals with a key of its own: two loads, two keys of 32 bytes.
+    const [first, second] = [loadConfig({}).modern.requestStateKey, loadConfig({}).modern.requestStateKey];
+    expect(Buffer.from(first, 'base64url')).toHaveLength(32);
+    expect(first).not.toBe(second);
+    expect(loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379', REQUEST_STATE_KEY: 'k'.repeat(32) }).modern.requestStateKey).toBe('k'.repeat(32));
   });
 });
