@@ -45,7 +45,17 @@ export async function serveModernPost(
   const writer = new SseWriter(res, streamBounds(rt));
   writer.open({}, false, { mayAnswerWithJson: true });
   const aborted = new AbortController();
-  whenClosed(res, () => aborted.abort());
+  // A drain lets requests being answered finish (listen streams are ended by the drain itself).
+  rt.requests.active += 1;
+  let counted = true;
+  const uncount = () => {
+    if (counted) rt.requests.active -= 1;
+    counted = false;
+  };
+  whenClosed(res, () => {
+    uncount();
+    aborted.abort();
+  });
   let streamed = false;
   const notify = async (notification: object) => {
     streamed = true;
@@ -76,6 +86,7 @@ export async function serveModernPost(
     return;
   }
   if (outcome.kind === 'listen') {
+    uncount();
     openListen(rt, keepAlive, res, writer, userId, message.id, outcome.filter);
     return;
   }
