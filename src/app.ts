@@ -14,6 +14,7 @@ import { mcpPost, postPreconditions } from './http/mcp-post.js';
 import { originAllowed, originGuard } from './http/origin-guard.js';
 import { securityHeaders } from './http/security-headers.js';
 import { accessLog } from './observability/access-log.js';
+import { httpMetrics, metricsEndpoint } from './observability/http-metrics.js';
 import type { Runtime } from './session/runtime.js';
 
 const MCP_REQUEST_HEADERS = [
@@ -56,7 +57,7 @@ export function createApp(rt: Runtime): RequestListener {
   // 1. One log line per request, when LOG_LEVEL asks for it; security headers on every response,
   //    errors included.
   const log = accessLog(rt.logger);
-  const front: RequestHandler[] = [...(log ? [log] : []), securityHeaders()];
+  const front: RequestHandler[] = [...(log ? [log] : []), httpMetrics(rt.metrics), securityHeaders()];
   // 2. Turning new work away while the instance drains; DNS-rebinding protection before anything
   //    else looks at the request; CORS, so that browser clients can run a whole session.
   const guards: RequestHandler[] = [
@@ -92,6 +93,7 @@ export function createApp(rt: Runtime): RequestListener {
   // Load-balancer probes come before the guards: they answer while draining, from any host.
   app.get('/health', health);
   app.get('/ready', ready(rt));
+  if (config.metrics.token) app.get('/metrics', metricsEndpoint(rt.metrics, config.metrics.token));
   app.use(guards);
   app.use([...new Set(mcpRoutes.map(([, path]) => path))], mcpGate);
   for (const [method, path, handlers] of mcpRoutes) app[method.toLowerCase() as 'get' | 'post' | 'delete'](path, handlers);

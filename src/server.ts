@@ -13,6 +13,8 @@ export interface RunningServer {
   url: string;
   runtime: Runtime;
   http: http.Server;
+  /** Where Prometheus scrapes this instance (METRICS_PORT), when set. */
+  metricsUrl: string | undefined;
   /** Drains (requests in flight get up to graceMs), hands every session over, closes. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -50,11 +52,13 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
+  const metricsListener = config.metrics.port === undefined ? undefined : await serveMetrics(runtime, config.metrics.host, config.metrics.port);
   let stopping: Promise<void> | undefined;
   return {
     url: `http://${config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host}:${port}`,
     runtime,
     http: server,
+    metricsUrl: metricsListener?.url,
     stop(graceMs = 0) {
       stopping ??= (async () => {
         // Draining first: /ready fails and requests on open connections get 503 with
@@ -68,9 +72,34 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
         await runtime.stop(graceMs);
         server.closeAllConnections();
         await closed;
+        await new Promise<void>((resolve) => (metricsListener ? metricsListener.server.close(() => resolve()) : resolve()));
         await backend.close();
       })();
       return stopping;
     },
   };
+}
+
+/**
+ * The metrics' own listener (METRICS_PORT on METRICS_HOST, loopback unless
+ * said otherwise): Prometheus scrapes it, strangers on the public port do not.
+ */
+async function serveMetrics(runtime: Runtime, host: string, port: number): Promise<{ server: http.Server; url: string }> {
+  const server = http.createServer((req, res) => {
+    if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {
+      res.writeHead(404, { 'Content-Type': 'application/json' }).end('{"error":"not_found"}');
+      return;
+    }
+    runtime.metrics.scrape().then(
+      ({ contentType, body }) => res.writeHead(200, { 'Content-Type': contentType, 'Cache-Control': 'no-store' }).end(body),
+      () => res.writeHead(500, { 'Content-Type': 'application/json' }).end('{"error":"metrics_failed"}'),
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const address = server.address();
+  const actual = typeof address === 'object' && address ? address.port : port;
+  return { server, url: `http://${host.includes(':') ? `[${host}]` : host}:${actual}/metrics` };
 }

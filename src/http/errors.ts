@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import { ErrorCode, type RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { LIMIT_EXCEEDED_CODE, LimitExceeded } from '../limits/limit-exceeded.js';
+import { markRefused } from '../observability/http-metrics.js';
 import type { Logger } from '../observability/logger.js';
 
 /** Writes a JSON-RPC error body; every error of the MCP endpoints has this shape. */
@@ -58,6 +59,7 @@ export function holdWhileOpen(res: Response, acquire: () => () => void): boolean
 
 /** A budget ran out: 429 (the caller's share) or 503 (the instance's), Retry-After, the setting named. */
 export function sendLimitExceeded(res: Response, error: LimitExceeded): void {
+  markRefused(res, error.setting);
   res.setHeader('Retry-After', String(error.retryAfterS));
   sendJsonRpcError(res, error.httpStatus, LIMIT_EXCEEDED_CODE, error.message, null, error.data);
 }

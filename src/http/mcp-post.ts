@@ -22,6 +22,7 @@ import type { KeepAlive } from './keep-alive.js';
 import { RequestStream } from './request-stream.js';
 import { eraOf, type PostHeaders } from '../modern/era.js';
 import { serveModernPost } from './modern-post.js';
+import { markEra } from '../observability/http-metrics.js';
 import { resolveStreamableSession } from './session-guard.js';
 import { publishToSession, type Delivery } from './session-publish.js';
 
@@ -43,6 +44,7 @@ export function mcpPost(rt: Runtime, keepAlive: KeepAlive): RequestHandler {
   return async (req, res) => {
     const mcpHeaders = postHeaders(req);
     const era = eraOf(mcpHeaders, req.body);
+    markEra(res, era.kind === 'session' ? 'session' : 'modern');
     if (era.kind === 'modern') {
       await serveModernPost(rt, keepAlive, req, res, era.message, mcpHeaders);
       return;

@@ -81,7 +81,7 @@ export function createEverythingServer(options: EverythingServerOptions): Everyt
     },
   };
 
-  registerToolHandlers(server, state, controls);
+  registerToolHandlers(server, state, controls, options.calls);
   registerResourceHandlers(server);
   const releaseSubscriptions = registerSubscriptionHandlers(
     server,

@@ -1,5 +1,6 @@
 import type { TaskStore } from '@modelcontextprotocol/sdk/experimental/tasks/interfaces.js';
 import type { LoggingLevel } from '@modelcontextprotocol/sdk/types.js';
+import type { CallObserver } from '../observability/metrics.js';
 
 /** A URL elicitation that trigger-url-elicitation's error path demanded and a retry has not yet met. */
 export interface PendingUrlElicitation {
@@ -72,6 +73,8 @@ export interface EverythingServerOptions {
    * task-augmented tools/call and tasks/get, result, list and cancel.
    */
   taskStore?: TaskStore;
+  /** Where tool calls are counted (metrics); none = not counted. */
+  calls?: CallObserver;
   /** Counts the session's subscriptions against the instance's budgets; none = not counted. */
   subscriptionBudget?: SubscriptionBudget;
 }

@@ -19,6 +19,8 @@ import {
 import { z } from 'zod';
 import { AwaitingClient, BecomeTask, type CallContext } from '../mcp/call-context.js';
 import { LimitExceeded } from '../limits/limit-exceeded.js';
+import type { CallObserver, CallOutcome } from '../observability/metrics.js';
+import { observed } from '../observability/observed-call.js';
 import { extensionRequired, TASKS_EXTENSION, tasksNegotiated, type ModernTasks } from './tasks-extension.js';
 import { complete } from '../mcp/completions.js';
 import { RESOURCE_NOT_FOUND } from '../mcp/errors.js';
@@ -75,6 +77,8 @@ export interface ModernServices {
   seal: RequestStateSeal;
   events: ChangeEvents;
   tasks: ModernTasks;
+  /** Where tool calls are counted (metrics). */
+  calls?: CallObserver;
 }
 
 /** What every request carries in `_meta` besides the version (the SDK's classifier already checked the keys are there). */
@@ -150,9 +154,17 @@ const METHODS: Readonly<Record<string, Method>> = {
       checkParamHeaders(definition.tool.inputSchema, args, request.exchange.header);
       const negotiated = tasksNegotiated(request.clientCapabilities);
       if (definition.taskSupport === 'required' && !negotiated) throw extensionRequired(`Tool ${name}`);
-      // The server decides: a tool that can run as a task does, for a client that negotiated tasks.
-      if (definition.taskSupport && negotiated) return startTask(request, (context) => definition.call(args, context));
-      return inRounds(request, { method: 'tools/call', target: name }, (context) => definition.call(args, context));
+      return observed(
+        request.services.calls,
+        name,
+        'modern',
+        () =>
+          // The server decides: a tool that can run as a task does, for a client that negotiated tasks.
+          definition.taskSupport && negotiated
+            ? startTask(request, (context) => definition.call(args, context))
+            : inRounds(request, { method: 'tools/call', target: name }, (context) => definition.call(args, context)),
+        outcomeOf,
+      );
     },
   },
   'tasks/get': taskMethod(GetTaskRequestSchema, async (taskId, request) =>
@@ -183,6 +195,15 @@ const METHODS: Readonly<Record<string, Method>> = {
     handle: (params) => ({ kind: 'listen', filter: ListenFilterSchema.parse(params.notifications) }),
   },
 };
+
+/** How a tools/call of this era ended, for the metrics. */
+function outcomeOf(outcome: ModernOutcome): CallOutcome {
+  if (outcome.kind !== 'result') return 'ok';
+  const { resultType, isError } = outcome.result;
+  if (resultType === 'input_required') return 'input_required';
+  if (resultType === 'task') return 'task';
+  return isError ? 'tool_error' : 'ok';
+}
 
 /** A method of the tasks extension: named by its task id, for clients that negotiated the extension only. */
 function taskMethod(

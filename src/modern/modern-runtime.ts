@@ -7,6 +7,7 @@ import type { ModernServices } from './dispatch.js';
 import { ListenStreams } from './listen.js';
 import { RequestStateSeal } from './request-state.js';
 import { ModernTasks } from './tasks-extension.js';
+import type { CallObserver } from '../observability/metrics.js';
 import type { InstanceTasks, TaskRunners } from '../tasks/user-task-store.js';
 
 /** What the 2026-07-28 era keeps per instance: the state seal, the change events, the listen streams. */
@@ -21,6 +22,7 @@ export async function startModern(
   bus: MessageBus,
   tasks: InstanceTasks,
   runners: TaskRunners,
+  calls: CallObserver,
   logger: Logger,
 ): Promise<ModernRuntime> {
   const events = new ChangeEvents(bus, logger);
@@ -35,6 +37,7 @@ export async function startModern(
     seal: new RequestStateSeal(modern.requestStateKey, modern.requestStatePreviousKey, modern.requestStateTtlS),
     events,
     tasks: new ModernTasks(tasks, runners, events),
+    calls,
     listens,
     async stop() {
       listens.finishAll();

@@ -1,4 +1,5 @@
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import type { CallObserver } from '../observability/metrics.js';
 import type { Budget } from '../limits/budget.js';
 import { createEverythingServer } from '../mcp/everything-server.js';
 import { initialFeatureState, type SessionFeatureState, type StandaloneListener } from '../mcp/session-features.js';
@@ -28,6 +29,8 @@ export interface OwnedSessionDeps {
   subscriptions: Budget;
   /** Called when a shutdown for this session arrives on its control channel. */
   onShutdownRequest: (session: OwnedSession, reason: string) => void;
+  /** Where tool calls are counted (metrics). */
+  calls?: CallObserver;
 }
 
 /** A session rebuilt from the store: what initialize negotiated, its feature state, where its log ends. */
@@ -104,6 +107,7 @@ export class OwnedSession implements StandaloneListener {
       updateIntervalMs: this.deps.resourceUpdateIntervalMs,
       taskStore: new UserTaskStore(this.deps.tasks, this.userId, this.sessionId, this.deps.lease),
       onStateChange: () => this.persist(),
+      calls: this.deps.calls,
       subscriptionBudget: {
         admit: () => this.deps.subscriptions.acquire(this.userId),
         hold: () => this.deps.subscriptions.hold(this.userId),

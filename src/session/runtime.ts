@@ -6,6 +6,8 @@ import type { Backend } from '../routing/backend.js';
 import { MAX_RECONNECT_DELAY_MS } from '../routing/redis-connections.js';
 import type { Logger } from '../observability/logger.js';
 import { startModern, type ModernRuntime } from '../modern/modern-runtime.js';
+import { countingBus } from '../observability/counting-bus.js';
+import { Metrics } from '../observability/metrics.js';
 import { TaskRuns } from '../tasks/task-runs.js';
 import type { InstanceTasks } from '../tasks/user-task-store.js';
 import { ClientStreamHub } from './client-stream-hub.js';
@@ -52,6 +54,8 @@ export interface Runtime {
   shedder: LoadShedder;
   /** The stateless 2026-07-28 era: request state, change events, listen streams. */
   modern: ModernRuntime;
+  /** Prometheus metrics of this instance. */
+  metrics: Metrics;
   /** Set once the instance stops taking new requests (SIGTERM). */
   draining: boolean;
   /** A fresh id naming one HTTP request, so that replies reach it and no other. */
@@ -60,9 +64,21 @@ export interface Runtime {
   stop(graceMs?: number): Promise<void>;
 }
 
-export async function startRuntime(config: Config, backend: Backend, logger: Logger): Promise<Runtime> {
+/** How often the instance samples Redis's round trip (a PING) for its metrics. */
+const REDIS_PING_SAMPLE_MS = 15_000;
+
+export async function startRuntime(config: Config, store: Backend, logger: Logger): Promise<Runtime> {
   const instanceId = randomBytes(6).toString('hex');
   const log = logger.child({ instanceId });
+  // Gauges read the runtime when scraped; it exists by then.
+  const metrics = new Metrics(instanceId, {
+    sessionsResident: () => runtime.host.size,
+    openStreams: () => runtime.streams.held(),
+    listenStreams: () => runtime.modern.listens.size,
+    tasksRunning: () => runtime.tasks.runs.size,
+  });
+  const backend: Backend = { ...store, bus: countingBus(store.bus, (direction) => metrics.bus(direction)) };
+  const stopRedisSampling = sampleRedis(backend, metrics);
   const directory = new SessionDirectory(backend.kv, backend.events, config.sessionIdleTimeoutMs);
   const lease = new InstanceLease(instanceId, backend.kv, config.instanceLeaseTtlMs, log);
   await lease.start();
@@ -73,6 +89,7 @@ export async function startRuntime(config: Config, backend: Backend, logger: Log
     evictAfterMs: Math.min(config.sessionEvictAfterMs, config.sessionIdleTimeoutMs),
     resourceUpdateIntervalMs: config.resourceUpdateIntervalMs,
     limits: config.limits,
+    observer: metrics,
   });
   const hub = new ClientStreamHub(backend.bus, config.subscriptionGraceMs, log);
   const watch = new OwnerWatch(lease, log);
@@ -85,7 +102,7 @@ export async function startRuntime(config: Config, backend: Backend, logger: Log
     { limit: config.limits.streamsPerUser, setting: 'MAX_STREAMS_PER_USER', scope: 'user', what: 'open streams for this user on this instance' },
     { limit: config.limits.streamsPerInstance, setting: 'MAX_STREAMS_PER_INSTANCE', scope: 'instance', what: 'open streams on this instance' },
   );
-  const modern = await startModern(config, backend.bus, tasks, lease, log);
+  const modern = await startModern(config, backend.bus, tasks, lease, metrics, log);
   const runtime: Runtime = {
     instanceId,
     config,
@@ -102,6 +119,7 @@ export async function startRuntime(config: Config, backend: Backend, logger: Log
     streams,
     shedder,
     modern,
+    metrics,
     draining: false,
     nextDeliveryId: () => `${instanceId}.${(deliveries++).toString(36)}`,
     async stop(graceMs = 0) {
@@ -111,6 +129,7 @@ export async function startRuntime(config: Config, backend: Backend, logger: Log
       const deadline = Date.now() + graceMs;
       held.stop();
       shedder.stop();
+      stopRedisSampling();
       await modern.stop();
       const streamsDone = (async () => {
         while (requests.active > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
@@ -128,4 +147,20 @@ export async function startRuntime(config: Config, backend: Backend, logger: Log
     void host.reregister().catch((error: Error) => log.warn('re-registering sessions failed', { error: error.message }));
   });
   return runtime;
+}
+
+/** Redis's latency as this instance sees it, and the command connection's errors, for the metrics. */
+function sampleRedis(backend: Backend, metrics: Metrics): () => void {
+  const client = backend.redis;
+  if (!client) return () => undefined;
+  client.on('error', () => metrics.redisError('commands'));
+  const timer = setInterval(() => {
+    const started = process.hrtime.bigint();
+    client.ping().then(
+      () => metrics.redisPingSeconds(Number(process.hrtime.bigint() - started) / 1e9),
+      () => metrics.redisError('commands'),
+    );
+  }, REDIS_PING_SAMPLE_MS);
+  timer.unref();
+  return () => clearInterval(timer);
 }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { CallObserver, SessionObserver } from '../observability/metrics.js';
 import type { Limits } from '../config.js';
 import { Budget } from '../limits/budget.js';
 import { LimitExceeded } from '../limits/limit-exceeded.js';
@@ -22,6 +23,8 @@ export interface SessionHostOptions {
   /** A session idle this long leaves memory; its state stays in the store until it expires. */
   evictAfterMs: number;
   resourceUpdateIntervalMs: number;
+  /** Where session events and tool calls are counted (metrics). */
+  observer?: SessionObserver & CallObserver;
   /** The budgets a host enforces (docs/operations.md, "Limits"). */
   limits: Pick<
     Limits,
@@ -117,6 +120,7 @@ export class SessionHost {
       throw error;
     }
     this.logger.info('session created', { sessionId, kind });
+    this.options.observer?.created();
     return { sessionId, meta };
   }
 
@@ -181,6 +185,7 @@ export class SessionHost {
         inflight: { perSession: this.options.limits.inflightPerSession, perUser: this.inflight },
         subscriptions: this.subscriptions,
         onShutdownRequest: (s, reason) => void this.dispose(s, reason),
+        calls: this.options.observer,
       },
       restored,
     );
@@ -218,6 +223,7 @@ export class SessionHost {
       throw error;
     }
     this.logger.info('session taken over', { sessionId, from: meta.instanceId || 'nobody' });
+    this.options.observer?.tookOver();
     return { outcome: 'running', instanceId: me };
   }
 
@@ -274,6 +280,7 @@ export class SessionHost {
     if (busy.length > 0) await this.directory.refresh(busy.map((s) => s.record()));
     // Idle sessions leave memory; the next message, on any instance, rebuilds them.
     const deadline = now + EVICTION_SETTLE_MS;
+    for (const _ of evictable) this.options.observer?.evicted();
     await Promise.allSettled(evictable.map((session) => this.release(session, 'idle: evicted from memory', deadline)));
     if (idle.length === 0) return;
     // The owner key also counts activity seen elsewhere (an open standalone stream

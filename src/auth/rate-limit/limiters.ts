@@ -1,4 +1,5 @@
 import type { RequestHandler } from 'express';
+import { markRefused } from '../../observability/http-metrics.js';
 import { rateLimit, type AugmentedRequest, type Options, type Store } from 'express-rate-limit';
 import { RedisStore, type RedisReply } from 'rate-limit-redis';
 import { sendLimitExceeded } from '../../http/errors.js';
@@ -105,7 +106,10 @@ export function createLimiters(rt: Runtime, options: { oauth: boolean }): Limite
       limit,
       store: sendCommand ? new GuardedRedisStore(sendCommand, rateLimitPrefix(name)) : undefined,
       passOnStoreError: false,
-      handler: (_req, res) => sendOAuthError(res, 429, 'too_many_requests', `Rate limit exceeded for ${name}; retry after the Retry-After delay`),
+      handler: (_req, res) => {
+        markRefused(res, `RATE_LIMIT_${name.toUpperCase()}`);
+        sendOAuthError(res, 429, 'too_many_requests', `Rate limit exceeded for ${name}; retry after the Retry-After delay`);
+      },
     });
   };
 

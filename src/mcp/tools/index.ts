@@ -45,6 +45,8 @@ import { triggerUrlElicitationTool } from './trigger-url-elicitation.js';
 import { startToolTask } from '../tasks.js';
 import { sessionCallContext } from '../session-call-context.js';
 import type { ToolDefinition } from './types.js';
+import { observed } from '../../observability/observed-call.js';
+import type { CallObserver } from '../../observability/metrics.js';
 
 /** Set A: upstream-compatible (example-remote-server). */
 export const SET_A_TOOLS: readonly ToolDefinition[] = [
@@ -110,7 +112,7 @@ function findTool(state: SessionFeatureState, name: string): ToolDefinition | un
   return TOOLS.get(name);
 }
 
-export function registerToolHandlers(server: Server, state: SessionFeatureState, controls: SessionControls): void {
+export function registerToolHandlers(server: Server, state: SessionFeatureState, controls: SessionControls, calls?: CallObserver): void {
   server.setRequestHandler(ListToolsRequestSchema, () => (state.dynamicFeatures === true ? LIST_RESULT_WITH_DYNAMIC : LIST_RESULT));
 
   server.setRequestHandler(CallToolRequestSchema, (request, extra) => {
@@ -119,10 +121,13 @@ export function registerToolHandlers(server: Server, state: SessionFeatureState,
     // Per spec an unknown tool is a protocol error, unlike bad arguments to a known one.
     if (!definition) throw invalidParams(`Unknown tool: ${shorten(name)}`);
     const session = { server, state, controls, extra };
-    if (request.params.task) return startToolTask(definition, args ?? {}, session, _meta?.progressToken, request.params.task);
+    if (request.params.task) {
+      calls?.toolCall(name, 'session', 'task', 0);
+      return startToolTask(definition, args ?? {}, session, _meta?.progressToken, request.params.task);
+    }
     if (definition.taskSupport === 'required') {
       throw new McpError(ErrorCode.MethodNotFound, `Tool ${name} must be called as a task`);
     }
-    return definition.call(args ?? {}, sessionCallContext(session, _meta?.progressToken));
+    return observed(calls, name, 'session', () => definition.call(args ?? {}, sessionCallContext(session, _meta?.progressToken)));
   });
 }
