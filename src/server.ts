@@ -66,10 +66,17 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
         // only a moment later, once a load balancer had time to see /ready fail: a
         // request already on its way over an idle connection is not cut off.
         runtime.draining = true;
-        const closed = new Promise<void>((resolve) => {
-          setTimeout(() => server.close(() => resolve()), Math.min(LISTENER_CLOSE_DELAY_MS, graceMs));
+        let closed!: Promise<void>;
+        // Resolves once the listener stopped accepting: no connection can arrive after that.
+        const listenerClosing = new Promise<void>((accepting) => {
+          setTimeout(() => {
+            closed = new Promise<void>((resolve) => server.close(() => resolve()));
+            accepting();
+          }, Math.min(LISTENER_CLOSE_DELAY_MS, graceMs));
         });
         await runtime.stop(graceMs);
+        // Whatever is still open once the drain is over (connections accepted during it included) goes.
+        await listenerClosing;
         server.closeAllConnections();
         await closed;
         await new Promise<void>((resolve) => (metricsListener ? metricsListener.server.close(() => resolve()) : resolve()));

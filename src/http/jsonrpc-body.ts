@@ -36,8 +36,11 @@ function invalid(reason: string, code: number = ErrorCode.InvalidRequest): Parse
   return { ok: false, code, reason };
 }
 
-/** Ids and progress tokens travel in every reply and are kept in the event log; initialize's params in the session's state. */
-function outOfBounds(message: JSONRPCMessage, bounds: InputBounds): ParsedBody | undefined {
+/**
+ * Ids and progress tokens travel in every reply (and are kept in the event log);
+ * initialize's params in the session's state. The bounds hold in both eras.
+ */
+export function outOfBounds(message: JSONRPCMessage, bounds: InputBounds): ParsedBody | undefined {
   if ('id' in message && tooLong(message.id, bounds.maxIdLength)) {
     return invalid(`Invalid Request: request id longer than ${bounds.maxIdLength} characters (MAX_ID_LENGTH)`);
   }

@@ -17,7 +17,7 @@ import type { SessionMeta } from '../session/session-directory.js';
 import { acceptsJsonAndStream, hasJsonBody, safeHeaders } from './checks.js';
 import { holdWhileOpen, sendJsonRpcError, sendLimitExceeded, serviceUnavailable, sessionNotFound } from './errors.js';
 import { refusedForLoad } from './health.js';
-import { inputBounds, parseJsonRpcBody } from './jsonrpc-body.js';
+import { inputBounds, outOfBounds, parseJsonRpcBody } from './jsonrpc-body.js';
 import type { KeepAlive } from './keep-alive.js';
 import { RequestStream } from './request-stream.js';
 import { eraOf, type PostHeaders } from '../modern/era.js';
@@ -46,6 +46,11 @@ export function mcpPost(rt: Runtime, keepAlive: KeepAlive): RequestHandler {
     const era = eraOf(mcpHeaders, req.body);
     markEra(res, era.kind === 'session' ? 'session' : 'modern');
     if (era.kind === 'modern') {
+      const problem = outOfBounds(era.message, inputBounds(rt));
+      if (problem && !problem.ok) {
+        sendJsonRpcError(res, 400, problem.code, problem.reason, null);
+        return;
+      }
       await serveModernPost(rt, keepAlive, req, res, era.message, mcpHeaders);
       return;
     }

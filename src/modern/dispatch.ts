@@ -305,7 +305,7 @@ async function inRounds(
     // The call asked what it needed and goes on as a task (continueAsTask).
     if (error instanceof BecomeTask) return startTask(request, error.work);
     if (!(error instanceof AwaitingClient)) throw error;
-    if (earlier.rounds + 1 >= MAX_INPUT_ROUNDS) {
+    if (earlier.rounds >= MAX_INPUT_ROUNDS) {
       throw new McpError(ErrorCode.InvalidRequest, `Invalid request: a call may take at most ${MAX_INPUT_ROUNDS} input rounds`);
     }
     const requestState = await services.seal.seal({ answers: used, rounds: earlier.rounds + 1 }, binding);
