@@ -19,7 +19,9 @@ export function countingBus(bus: MessageBus, count: (direction: 'published' | 'r
     }
     return counted;
   };
-  return {
+  const counting: MessageBus & { inner: MessageBus } = {
+    /** The bus underneath (white-box tests reach its connections). */
+    inner: bus,
     publish: (channel, message) => {
       count('published');
       return bus.publish(channel, message);
@@ -31,4 +33,5 @@ export function countingBus(bus: MessageBus, count: (direction: 'published' | 'r
     subscriptionCount: () => bus.subscriptionCount(),
     watchSubscriber: (watcher) => bus.watchSubscriber(watcher),
   };
+  return counting;
 }
