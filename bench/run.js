@@ -1,8 +1,11 @@
 // npm run bench: our MCP server in Redis, two-instance and embedded modes against
-// the official server-everything, under the same load; plus Redis cost per call
-// and memory per idle session. Prints a table, writes bench/results/latest.json.
+// the official server-everything, under the same load; the 2026-07-28 era of ours
+// against a minimal SDK v2 server and a bare node:http floor; plus Redis cost per
+// call, memory per idle session, and idle listen streams (memory, broadcast time).
+// Prints a table, writes bench/results/latest.json.
 // Settings (env): see readSettings() below and docs/performance.md.
 import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,16 +13,28 @@ import { startPrivateRedis } from '../test/support/redis-server.js';
 import { installCleanup, killAllChildren, trackPid } from './lib/children.js';
 import { startCpuWindow } from './lib/cpu.js';
 import { runLoad } from './lib/load.js';
+import { measureListenStreams, listenServerEnv } from './lib/listen-streams.js';
 import { checkEcho, openSessions } from './lib/mcp-client.js';
 import { measureIdleSessions } from './lib/memory.js';
+import { checkModernEcho, MODERN_ECHO } from './lib/modern-client.js';
 import { readSessionSettings } from './lib/session-settings.js';
 import { openStatsClient, redisVersion, snapshot, delta } from './lib/redis-stats.js';
 import { evaluate, printReport, writeJson } from './lib/report.js';
-import { startOfficial, startOurs } from './lib/targets.js';
+import { startBare, startOfficial, startOurs, startSdkV2 } from './lib/targets.js';
 
 const RESULTS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');
 
-const TARGET_KEYS = ['a', 'b', 'c', 'd'];
+const TARGET_KEYS = ['a', 'b', 'c', 'd', 'e', 'f', 'g'];
+
+/**
+ * The pairs measured back to back several times: the later target's req/s over
+ * the earlier one's is the ratio a target is about, and the pair with the median
+ * ratio stands for both in every table.
+ */
+const RATIO_PAIRS = [
+  { first: 'd', second: 'a', rounds: 'ratioRounds', key: 'ratioRounds' },
+  { first: 'f', second: 'e', rounds: 'modernRounds', key: 'modernRatioRounds' },
+];
 
 function readSettings(env = process.env) {
   const number = (name, fallback) => {
@@ -37,11 +52,12 @@ function readSettings(env = process.env) {
     idleSessions: number('BENCH_IDLE_SESSIONS', 2000),
     /** Pause before reading memory; must exceed the server's SUBSCRIPTION_GRACE_MS (2 s). */
     settleMs: number('BENCH_SETTLE_MS', 2500),
-    // Run order: (d) right before (a), so that the ratio that matters most is
-    // measured under the closest machine conditions; results print as a, b, c, d.
-    targets: (env.BENCH_TARGETS ?? 'd,a,c,b').split(',').map((t) => t.trim()).filter(Boolean),
+    // Run order: (d) right before (a), and (f) right before (e), so that the
+    // ratios that matter most are measured under the closest machine
+    // conditions; results print as a, b, c, d, e, f, g.
+    targets: (env.BENCH_TARGETS ?? 'd,a,c,b,g,f,e').split(',').map((t) => t.trim()).filter(Boolean),
     memory: (env.BENCH_MEMORY ?? '1') !== '0',
-    timeoutS: number('BENCH_TIMEOUT_S', 300),
+    timeoutS: number('BENCH_TIMEOUT_S', 600),
     /** Exit 1 when a target is missed (by default only a broken run exits non-zero). */
     strict: env.BENCH_STRICT === '1',
     /**
@@ -50,6 +66,23 @@ function readSettings(env = process.env) {
      * be off by 20 % either way.
      */
     ratioRounds: Math.max(1, Math.floor(number('BENCH_RATIO_ROUNDS', 5))),
+    /** The same for the (f), (e) pair of the 2026-07-28 era. */
+    modernRounds: Math.max(1, Math.floor(number('BENCH_MODERN_ROUNDS', 3))),
+    /** Idle subscriptions/listen streams on one instance of ours (0 skips the phase). */
+    listen: (env.BENCH_LISTEN ?? '1') !== '0',
+    listenStreams: Math.max(1, Math.floor(number('BENCH_LISTEN_STREAMS', 10_000))),
+    /** Child processes holding the streams' sockets (each holds its share). */
+    listenClients: Math.max(1, Math.floor(number('BENCH_LISTEN_CLIENTS', 2))),
+    /** Streams being opened at once, per client process. */
+    listenConcurrency: Math.max(1, Math.floor(number('BENCH_LISTEN_CONCURRENCY', 64))),
+    /** Change events broadcast to all the streams, one after the other; the slowest is the figure. */
+    listenEvents: Math.max(1, Math.floor(number('BENCH_LISTEN_EVENTS', 3))),
+    /** A broadcast that has not reached every stream by then fails. */
+    listenEventTimeoutS: number('BENCH_LISTEN_EVENT_TIMEOUT_S', 10),
+    /** Also hold the streams on the bare node:http server, as the floor of memory per stream and broadcast time. */
+    listenFloor: (env.BENCH_LISTEN_FLOOR ?? '1') !== '0',
+    /** A directory: heap snapshots of each listen server, before and with the streams open (off by default: slow). */
+    listenHeapSnapshots: env.BENCH_LISTEN_HEAP_SNAPSHOTS ? path.resolve(env.BENCH_LISTEN_HEAP_SNAPSHOTS) : undefined,
     /** Also run bench/sessions.js (100 000 sessions, several minutes) after the rest. */
     withSessions: env.BENCH_WITH_SESSIONS === '1',
   };
@@ -91,6 +124,28 @@ function loadTargets(redisUrl) {
       usesRedis: false,
       start: async () => [await startOfficial('official')],
       routes: ([one]) => [{ load: one, owner: one }],
+    },
+    // The 2026-07-28 era: no sessions, the same stateless echo request on every connection.
+    e: {
+      label: '(e) ours, 2026-07-28, Redis, 1 instance',
+      usesRedis: true,
+      modern: true,
+      start: async () => [await startOurs('ours-modern', redisUrl)],
+      routes: ([one]) => [{ load: one }],
+    },
+    f: {
+      label: '(f) SDK v2 createMcpHandler, 2026-07-28',
+      usesRedis: false,
+      modern: true,
+      start: async () => [await startSdkV2('sdk-v2')],
+      routes: ([one]) => [{ load: one }],
+    },
+    g: {
+      label: '(g) bare node:http JSON echo (floor)',
+      usesRedis: false,
+      modern: true,
+      start: async () => [await startBare('bare')],
+      routes: ([one]) => [{ load: one }],
     },
   };
 }
@@ -176,9 +231,10 @@ async function measureLoad(target, settings, stats) {
   const servers = await target.start();
   try {
     const routes = target.routes(servers);
+    if (target.modern) for (const route of routes) await checkModernEcho(route.load.url);
     const load = {
       urls: routes.map((r) => `${r.load.url}/mcp`),
-      sessionsByPort: await prepareSessions(routes, settings.connections),
+      ...(target.modern ? { request: MODERN_ECHO } : { sessionsByPort: await prepareSessions(routes, settings.connections) }),
       connections: settings.connections,
       timeoutS: settings.requestTimeoutS,
     };
@@ -251,6 +307,7 @@ function runSessionsBench() {
 
 async function main() {
   const settings = readSettings();
+  if (settings.listenHeapSnapshots) mkdirSync(settings.listenHeapSnapshots, { recursive: true });
   // The sessions bench, when asked for, runs inside this watchdog's time too.
   const sessionsTimeoutS = settings.withSessions ? readSessionSettings().timeoutS + 10 : 0;
   installCleanup((settings.timeoutS + sessionsTimeoutS) * 1000);
@@ -265,23 +322,23 @@ async function main() {
       return measureLoad(targets[key], settings, stats);
     };
     for (const key of settings.targets) results.loads[key] = await measure(key);
-    if (results.loads.a && results.loads.d) {
-      const pairs = [{ d: results.loads.d, a: results.loads.a }];
-      for (let round = 2; round <= settings.ratioRounds; round++) {
-        console.error(`bench: (d), (a) pair ${round} of ${settings.ratioRounds}`);
-        pairs.push({ d: await measure('d'), a: await measure('a') });
+    for (const { first, second, rounds, key } of RATIO_PAIRS) {
+      if (!results.loads[first] || !results.loads[second]) continue;
+      const pairs = [{ [first]: results.loads[first], [second]: results.loads[second] }];
+      for (let round = 2; round <= settings[rounds]; round++) {
+        console.error(`bench: (${first}), (${second}) pair ${round} of ${settings[rounds]}`);
+        pairs.push({ [first]: await measure(first), [second]: await measure(second) });
       }
-      results.ratioRounds = pairs.map(({ a, d }) => ({
-        aRequestsPerSecond: a.requestsPerSecond,
-        dRequestsPerSecond: d.requestsPerSecond,
-        ratio: a.requestsPerSecond / d.requestsPerSecond,
-        cpuRatio: a.callsPerCpuSecond / d.callsPerCpuSecond,
-        failures: a.failures + d.failures,
+      const ratioOf = (pair) => pair[second].requestsPerSecond / pair[first].requestsPerSecond;
+      results[key] = pairs.map((pair) => ({
+        [`${second}RequestsPerSecond`]: pair[second].requestsPerSecond,
+        [`${first}RequestsPerSecond`]: pair[first].requestsPerSecond,
+        ratio: ratioOf(pair),
+        cpuRatio: pair[second].callsPerCpuSecond / pair[first].callsPerCpuSecond,
+        failures: pair[second].failures + pair[first].failures,
       }));
-      // The pair with the median ratio stands for (a) and (d) in every table.
-      const median = [...pairs].sort((x, y) => x.a.requestsPerSecond / x.d.requestsPerSecond - y.a.requestsPerSecond / y.d.requestsPerSecond)[
-        Math.floor(pairs.length / 2)
-      ];
+      // The pair with the median ratio stands for both targets in every table.
+      const median = [...pairs].sort((x, y) => ratioOf(x) - ratioOf(y))[Math.floor(pairs.length / 2)];
       Object.assign(results.loads, median);
     }
     if (settings.memory) {
@@ -299,6 +356,39 @@ async function main() {
         };
       }
     }
+    if (settings.listen) {
+      const env = listenServerEnv(settings.listenStreams);
+      const listenTargets = {
+        listen: { label: 'ours, Redis', serverEnv: env, start: () => startOurs('ours-listen', redis.url, { memoryHook: true, env }) },
+        // The same streams on the bare node:http server: what Node's HTTP alone costs per open stream.
+        ...(settings.listenFloor && { listenFloor: { label: '(g) bare node:http (floor)', serverEnv: {}, start: () => startBare('bare-listen', { memoryHook: true }) } }),
+      };
+      for (const [key, target] of Object.entries(listenTargets)) {
+        console.error(`bench: ${settings.listenStreams} idle listen streams on ${target.label} (${settings.listenClients} client processes)`);
+        results[key] = { label: target.label, serverEnv: target.serverEnv };
+        try {
+          Object.assign(
+            results[key],
+            await measureListenStreams({
+              start: target.start,
+              name: key,
+              count: settings.listenStreams,
+              clients: settings.listenClients,
+              concurrency: settings.listenConcurrency,
+              warmupCount: 200,
+              settleMs: 1000,
+              events: settings.listenEvents,
+              eventTimeoutMs: settings.listenEventTimeoutS * 1000,
+              heapSnapshotDir: settings.listenHeapSnapshots,
+            }),
+          );
+        } catch (error) {
+          // The load figures above still print; the run counts as broken.
+          console.error(`bench: listen streams on ${target.label} failed: ${error.stack ?? error}`);
+          results[key].error = String(error.message ?? error);
+        }
+      }
+    }
   } finally {
     await stats.close().catch(() => undefined);
     await redis.stop();
@@ -308,7 +398,10 @@ async function main() {
   results.checks = evaluate(results);
   printReport(results);
   console.log(`\nwrote ${writeJson(results, RESULTS_DIR)}`);
-  const broken = Object.values(results.loads).some((run) => run.failures > 0) || (results.ratioRounds ?? []).some((r) => r.failures > 0);
+  const broken =
+    Object.values(results.loads).some((run) => run.failures > 0) ||
+    [...(results.ratioRounds ?? []), ...(results.modernRatioRounds ?? [])].some((r) => r.failures > 0) ||
+    Boolean(results.listen?.error || results.listenFloor?.error);
   const missed = results.checks.some((check) => check.status === 'FAIL');
   const sessionsCode = settings.withSessions ? await runSessionsBench() : 0;
   return broken || (settings.strict && missed) || sessionsCode !== 0 ? 1 : 0;

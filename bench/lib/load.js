@@ -1,4 +1,6 @@
-// The load: autocannon POSTing echo tool calls, one MCP session per connection.
+// The load: autocannon POSTing echo tool calls, one MCP session per connection
+// (the sessionful targets), or the same stateless request on every connection
+// (the 2026-07-28 targets).
 import autocannon from 'autocannon';
 import { ECHO_EXPECTED, echoCall, POST_HEADERS, PROTOCOL_VERSION } from './mcp-client.js';
 
@@ -24,33 +26,59 @@ function sessionAssigner(sessionsByPort, onRequest) {
   };
 }
 
+/** The sessionful load: echo "hello" with a fresh id on every call, in the connection's session. */
+function sessionRequest(sessionsByPort, onRequest) {
+  return {
+    headers: { ...POST_HEADERS, 'MCP-Protocol-Version': PROTOCOL_VERSION },
+    // "[<id>]" is replaced by a fresh unique id on every request.
+    body: JSON.stringify(echoCall('[<id>]')),
+    idReplacement: true,
+    expected: ECHO_EXPECTED,
+    setupClient: sessionAssigner(sessionsByPort, onRequest),
+  };
+}
+
+/** A stateless load: the same request (`headers`, `body`) on every connection, answered with `expected` in the body. */
+function statelessRequest({ headers, body, expected }, onRequest) {
+  return {
+    headers,
+    body,
+    idReplacement: false,
+    expected,
+    setupClient: (client) => client.on('request', onRequest),
+  };
+}
+
 /**
  * Runs autocannon for `durationS` against `urls` (connections are spread over
  * them round-robin). Latencies are kept exactly (not autocannon's whole-ms
- * histogram) so that sub-millisecond differences show.
+ * histogram) so that sub-millisecond differences show. With `sessionsByPort`
+ * each connection speaks in its own session; with `request` ({ headers, body,
+ * expected }) every connection sends that stateless request.
  */
-export async function runLoad({ urls, sessionsByPort, connections, durationS, timeoutS }) {
+export async function runLoad({ urls, sessionsByPort, request, connections, durationS, timeoutS }) {
   let failedSample;
   let sent = 0;
   const latencies = [];
+  const onRequest = () => {
+    sent += 1;
+  };
+  const load = request ? statelessRequest(request, onRequest) : sessionRequest(sessionsByPort, onRequest);
   const opts = {
     url: urls,
     connections,
     duration: durationS,
     method: 'POST',
     path: '/mcp',
-    headers: { ...POST_HEADERS, 'MCP-Protocol-Version': PROTOCOL_VERSION },
-    // "[<id>]" is replaced by a fresh unique id on every request.
-    body: JSON.stringify(echoCall('[<id>]')),
-    idReplacement: true,
+    headers: load.headers,
+    body: load.body,
+    idReplacement: load.idReplacement,
     // A call slower than this counts as failed (autocannon reconnects and goes on);
     // without it a stuck call would silently idle its connection for the whole run.
     timeout: timeoutS,
-    setupClient: sessionAssigner(sessionsByPort, () => {
-      sent += 1;
-    }),
+    setupClient: load.setupClient,
     verifyBody(body) {
-      const ok = body.includes(ECHO_EXPECTED);
+      const ok = body.includes(load.expected);
       if (!ok) failedSample ??= body.slice(0, 300);
       return ok;
     },
@@ -64,9 +92,10 @@ export async function runLoad({ urls, sessionsByPort, connections, durationS, ti
   });
   const elapsedS = (performance.now() - startedAt) / 1000;
   latencies.sort((a, b) => a - b);
-  // A non-2xx body fails verifyBody too, so mismatches already include non2xx;
+  // A non-2xx body fails verifyBody too, so mismatches already include non2xx
+  // (the max() is there in case autocannon ever skips the check for them);
   // errors include timeouts.
-  const failures = result.errors + result.mismatches;
+  const failures = result.errors + Math.max(result.mismatches, result.non2xx);
   return {
     completed: result['2xx'],
     /** Calls written to a socket, including those cut off when the run stopped. */

@@ -24,6 +24,25 @@ export function memoryOf(server, timeoutMs = 15_000) {
   });
 }
 
+/** Asks a child started with the memory hook to write a heap snapshot into `dir`; resolves its path. */
+export function heapSnapshotOf(server, dir, name, timeoutMs = 120_000) {
+  const id = Math.random().toString(36).slice(2);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      server.child.off('message', onMessage);
+      reject(new Error(`${server.name} did not write its heap snapshot`));
+    }, timeoutMs);
+    const onMessage = (message) => {
+      if (message?.type !== 'bench:heap-snapshot' || message.id !== id) return;
+      clearTimeout(timer);
+      server.child.off('message', onMessage);
+      resolve(message.file);
+    };
+    server.child.on('message', onMessage);
+    server.child.send({ type: 'bench:heap-snapshot', id, dir, name });
+  });
+}
+
 /**
  * `start` launches a fresh server with the memory hook. A few warm-up sessions
  * come first so that lazily loaded code and JIT state are in the baseline; the

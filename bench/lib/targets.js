@@ -1,5 +1,6 @@
-// How each system under test is started: our server (Redis or embedded) and the
-// official @modelcontextprotocol/server-everything, each as its own process.
+// How each system under test is started: our server (Redis or embedded), the
+// official @modelcontextprotocol/server-everything, a minimal SDK v2 server and a
+// bare node:http echo (the 2026-07-28 comparisons), each as its own process.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../test/support/redis-server.js';
@@ -10,6 +11,8 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const OUR_ENTRY = process.env.BENCH_OUR_ENTRY ? path.resolve(process.env.BENCH_OUR_ENTRY) : path.join(ROOT, 'dist/index.js');
 const OFFICIAL_ENTRY = path.join(ROOT, 'node_modules/@modelcontextprotocol/server-everything/dist/index.js');
 const MEMORY_HOOK = path.join(ROOT, 'bench/lib/memory-hook.js');
+const SDK_V2_ENTRY = path.join(ROOT, 'bench/targets/sdk-v2-echo.js');
+const BARE_ENTRY = path.join(ROOT, 'bench/targets/bare-echo.js');
 
 /** Node flags for a child whose heap we measure: gc() exposed, a hook answering over IPC. */
 function nodeArgs(entry, withMemoryHook) {
@@ -61,4 +64,29 @@ export async function startOfficial(name, { memoryHook = false } = {}) {
   const url = `http://127.0.0.1:${port}`;
   await waitForHttp(`${url}/mcp`, proc);
   return { ...proc, url, port };
+}
+
+/** BENCH_SCRIPT_NODE_ARGS: extra node flags for the (f) and (g) scripts only (e.g. --cpu-prof). */
+function scriptNodeFlags() {
+  return (process.env.BENCH_SCRIPT_NODE_ARGS ?? '').split(' ').filter(Boolean);
+}
+
+/** A bench script listening on 127.0.0.1:$PORT (bench/targets/). */
+async function startScript(name, entry, { memoryHook = false } = {}) {
+  const port = await freePort();
+  const args = [...scriptNodeFlags(), ...nodeArgs(entry, memoryHook)];
+  const proc = spawnChild(name, process.execPath, args, { env: { ...baseEnv(), PORT: String(port) }, ipc: memoryHook });
+  const url = `http://127.0.0.1:${port}`;
+  await waitForHttp(`${url}/mcp`, proc);
+  return { ...proc, url, port };
+}
+
+/** (f): createMcpHandler(factory, { legacy: 'reject' }) of @modelcontextprotocol/server, on node:http via toNodeHandler. */
+export function startSdkV2(name) {
+  return startScript(name, SDK_V2_ENTRY);
+}
+
+/** (g): node:http, JSON.parse of the body, the echo result written back. The floor (of listen streams too). */
+export function startBare(name, options) {
+  return startScript(name, BARE_ENTRY, options);
 }
