@@ -52,9 +52,11 @@ export async function serveModernPost(
     if (counted) rt.requests.active -= 1;
     counted = false;
   };
+  let answered = false;
   whenClosed(res, () => {
     uncount();
-    aborted.abort();
+    // Only a request still running is cancelled (an abort builds an exception: not for every answer).
+    if (!answered) aborted.abort();
   });
   let streamed = false;
   const notify = async (notification: object) => {
@@ -82,9 +84,11 @@ export async function serveModernPost(
       rt.modern,
     );
   } catch (error) {
+    answered = true;
     answerError(rt, res, writer, streamed, message.id, error);
     return;
   }
+  answered = true;
   if (outcome.kind === 'listen') {
     uncount();
     openListen(rt, keepAlive, res, writer, userId, message.id, outcome.filter);
