@@ -12,6 +12,7 @@ import { mcpDelete } from './http/mcp-delete.js';
 import { mcpGet } from './http/mcp-get.js';
 import { mcpPost, postPreconditions } from './http/mcp-post.js';
 import { originAllowed, originGuard } from './http/origin-guard.js';
+import { landingPage } from './http/landing-page.js';
 import { securityHeaders } from './http/security-headers.js';
 import { accessLog } from './observability/access-log.js';
 import { httpMetrics, metricsEndpoint } from './observability/http-metrics.js';
@@ -93,6 +94,7 @@ export function createApp(rt: Runtime): RequestListener {
   // Load-balancer probes come before the guards: they answer while draining, from any host.
   app.get('/health', health);
   app.get('/ready', ready(rt));
+  app.get('/', guards, landingPage(rt));
   if (config.metrics.token) app.get('/metrics', metricsEndpoint(rt.metrics, config.metrics.token));
   app.use(guards);
   app.use([...new Set(mcpRoutes.map(([, path]) => path))], mcpGate);

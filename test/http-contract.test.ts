@@ -574,7 +574,7 @@ describe.each(backends)('HTTP contract on %s', (_name, start) => {
       for (const [method, path] of [
         ['GET', '/nowhere'],
         ['POST', '/mcp/extra'],
-        ['GET', '/'],
+        ['POST', '/'],
       ] as const) {
         const { response, body } = await call(`${A}${path}`, { method, headers: { Accept: 'text/html' } });
         expect(response.status).toBe(404);

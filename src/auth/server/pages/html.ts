@@ -47,6 +47,8 @@ export interface Page {
   formTargets?: string[];
   /** Add upgrade-insecure-requests (when the server is served over https). */
   secure: boolean;
+  /** Constant CSS added to the pages' own (a wider layout, say), under the same nonce. */
+  style?: string;
 }
 
 /**
@@ -83,7 +85,7 @@ export function sendPage(res: Response, page: Page): void {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <link rel="icon" href="data:,">
 <title>${escapeHtml(page.title)}</title>
-<style nonce="${nonce}">${STYLE}</style>
+<style nonce="${nonce}">${STYLE}${page.style ?? ''}</style>
 </head>
 <body>
 <main>
