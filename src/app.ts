@@ -6,7 +6,7 @@ import { errorHandler, notFoundHandler } from './http/errors.js';
 import { health, ready, refuseWhileDraining } from './http/health.js';
 import { KeepAlive } from './http/keep-alive.js';
 import { legacySseMessage, legacySseStream, messagePreconditions } from './http/legacy-sse.js';
-import { DirectRoutes } from './http/direct-routes.js';
+import { DirectRoutes, expressClasses } from './http/direct-routes.js';
 import { jsonBody } from './http/json-body.js';
 import { mcpDelete } from './http/mcp-delete.js';
 import { mcpGet } from './http/mcp-get.js';
@@ -48,7 +48,7 @@ function allowedRequestHeaders(requested: string | undefined): string[] {
  * requests meet it. The MCP endpoints are also served directly (DirectRoutes),
  * with the same middleware in the same order, built from the lists below.
  */
-export function createApp(rt: Runtime): RequestListener {
+export function createApp(rt: Runtime): { listener: RequestListener; classes: ReturnType<typeof expressClasses> } {
   const { config } = rt;
   const app = express();
   app.disable('x-powered-by');
@@ -111,5 +111,5 @@ export function createApp(rt: Runtime): RequestListener {
   // The hot path: the same chains, served without the router's walk.
   const direct = new DirectRoutes(app, notFoundHandler, onError);
   for (const [method, path, handlers] of mcpRoutes) direct.add(method, path, [...front, ...guards, ...mcpGate, ...handlers]);
-  return direct.listener;
+  return { listener: direct.listener, classes: expressClasses(app) };
 }

@@ -43,7 +43,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     },
     runtime.logger,
   );
-  const server = http.createServer({ connectionsCheckingInterval: checkEveryMs }, connections.guard(createApp(runtime)));
+  const app = createApp(runtime);
+  const server = http.createServer({ connectionsCheckingInterval: checkEveryMs, ...app.classes }, connections.guard(app.listener));
   connections.attach(server);
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
