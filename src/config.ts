@@ -39,11 +39,12 @@ const EnvSchema = z.object({
   AUTH_INTROSPECTION_CLIENT_SECRET: z.string().min(1).max(1024).optional(),
   AUTH_INTROSPECTION_CACHE_S: positiveInt.max(300).default(10),
   RATE_LIMIT_WINDOW_S: positiveInt.default(900),
-  RATE_LIMIT_REGISTER: countOrOff.default(20),
-  RATE_LIMIT_AUTHORIZE: countOrOff.default(100),
-  RATE_LIMIT_TOKEN: countOrOff.default(50),
-  RATE_LIMIT_REVOKE: countOrOff.default(50),
-  RATE_LIMIT_IDP: countOrOff.default(100),
+  // Left unset, the OAuth and IdP limits take their defaults and do not count loopback clients.
+  RATE_LIMIT_REGISTER: countOrOff.optional(),
+  RATE_LIMIT_AUTHORIZE: countOrOff.optional(),
+  RATE_LIMIT_TOKEN: countOrOff.optional(),
+  RATE_LIMIT_REVOKE: countOrOff.optional(),
+  RATE_LIMIT_IDP: countOrOff.optional(),
   RATE_LIMIT_MCP_PER_MINUTE: countOrOff.optional(),
   RATE_LIMIT_MCP_PER_USER_PER_MINUTE: countOrOff.optional(),
   // Budgets: what one client may make an instance hold (docs/operations.md, "Limits").
@@ -127,6 +128,12 @@ export interface Config {
     /** The same, per user (all the user's addresses together), per minute. */
     mcpPerUserPerMinute: number;
   };
+  /**
+   * The OAuth and IdP limits that leave clients on this machine alone: each one whose variable
+   * is unset, while TRUST_PROXY is unset and BASE_URI is a loopback URL (a local deployment). Such a limit skips requests whose socket peer is a
+   * loopback address and that name no forwarded client (X-Forwarded-For, Forwarded, X-Real-IP).
+   */
+  oauthLimitsSkipLoopback: Record<OAuthRateLimit, boolean>;
   /** What one client may make the service hold; 0 turns a count off. */
   limits: Limits;
   /** Prometheus exposition: its own listener (port, address), and/or GET /metrics on the public port with a token. */
@@ -140,6 +147,9 @@ export interface Config {
     requestStateTtlS: number;
   };
 }
+
+/** The rate limits of the OAuth and IdP endpoints, per client address and window. */
+export type OAuthRateLimit = 'register' | 'authorize' | 'token' | 'revoke' | 'idp';
 
 /** Budgets (docs/operations.md, "Limits"): every one has a setting and a clear error past it. */
 export interface Limits {
@@ -245,6 +255,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     );
   }
   const perUser = (count: number) => (e.AUTH_MODE === 'none' ? 0 : count);
+  // Behind no proxy, a loopback peer is this machine: a developer's scripts, the Inspector, tests.
+  // Only a deployment on this machine (a loopback BASE_URI, no proxy) leaves its own clients alone:
+  // a public one behind a proxy that sends no forwarding header would otherwise count nobody.
+  const localDeployment = LOOPBACK_ISSUER_HOSTS.has(baseUri.hostname) && parseTrustProxy(e.TRUST_PROXY) === false;
+  const skipLoopback = (value: number | undefined) => value === undefined && localDeployment;
   return {
     port: e.PORT,
     host: e.HOST,
@@ -273,14 +288,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     rateLimits: {
       windowMs: e.RATE_LIMIT_WINDOW_S * 1000,
-      register: e.RATE_LIMIT_REGISTER,
-      authorize: e.RATE_LIMIT_AUTHORIZE,
-      token: e.RATE_LIMIT_TOKEN,
-      revoke: e.RATE_LIMIT_REVOKE,
-      idp: e.RATE_LIMIT_IDP,
+      register: e.RATE_LIMIT_REGISTER ?? 20,
+      authorize: e.RATE_LIMIT_AUTHORIZE ?? 100,
+      token: e.RATE_LIMIT_TOKEN ?? 50,
+      revoke: e.RATE_LIMIT_REVOKE ?? 50,
+      idp: e.RATE_LIMIT_IDP ?? 100,
       // AUTH_MODE=none serves local runs and benchmarks: no /mcp limit unless asked for.
       mcpPerMinute: e.RATE_LIMIT_MCP_PER_MINUTE ?? (e.AUTH_MODE === 'none' ? 0 : 1200),
       mcpPerUserPerMinute: e.RATE_LIMIT_MCP_PER_USER_PER_MINUTE ?? perUser(1200),
+    },
+    oauthLimitsSkipLoopback: {
+      register: skipLoopback(e.RATE_LIMIT_REGISTER),
+      authorize: skipLoopback(e.RATE_LIMIT_AUTHORIZE),
+      token: skipLoopback(e.RATE_LIMIT_TOKEN),
+      revoke: skipLoopback(e.RATE_LIMIT_REVOKE),
+      idp: skipLoopback(e.RATE_LIMIT_IDP),
     },
     limits: {
       streamBufferBytes: e.STREAM_BUFFER_MAX_BYTES,

@@ -21,9 +21,13 @@ process.on('unhandledRejection', (reason) => {
 });
 
 const server = await startServer(config, logger);
+// `url` is where clients connect: BASE_URI, the issuer whose `/mcp` every token names (an OAuth
+// client must use this exact URL). `address` is the socket bound (HOST and PORT).
+const bound = server.http.address();
 logger.info('listening', {
-  url: server.url,
-  baseUri: config.baseUri,
+  url: config.baseUri,
+  mcp: `${config.baseUri}/mcp`,
+  address: typeof bound === 'object' && bound ? `${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}` : String(bound),
   backend: config.redisUrl ? 'redis' : 'memory',
   authMode: config.authMode,
   instanceId: server.runtime.instanceId,

@@ -41,6 +41,27 @@ export interface ChildInstance {
 
 const OUTPUT_TAIL_CHARS = 4096;
 
+/**
+ * The URL to dial from the "listening" log line: its `address` (the bound socket; `url` is the
+ * public BASE_URI, which need not name this port), with a wildcard address made loopback.
+ */
+function listeningAddress(output: string): string | undefined {
+  for (const line of output.split('\n')) {
+    if (!line.includes('"listening"')) continue;
+    let entry: { message?: unknown; address?: unknown };
+    try {
+      entry = JSON.parse(line);
+    } catch {
+      continue; // not a JSON line, or not all of it yet
+    }
+    const match = entry.message === 'listening' && typeof entry.address === 'string' ? /^(.*):(\d+)$/.exec(entry.address) : null;
+    if (!match) continue;
+    const host = ['0.0.0.0', '[::]'].includes(match[1]!) ? '127.0.0.1' : match[1]!;
+    return `http://${host}:${match[2]}`;
+  }
+  return undefined;
+}
+
 export async function startChildInstance(redisUrl: string, overrides: Record<string, string> = {}): Promise<ChildInstance> {
   const entry = path.resolve('dist/index.js');
   const child = spawn(process.execPath, [entry], {
@@ -52,10 +73,10 @@ export async function startChildInstance(redisUrl: string, overrides: Record<str
     const timer = setTimeout(() => reject(new Error(`instance did not start: ${buffer}`)), 15_000);
     child.stdout!.on('data', (chunk: Buffer) => {
       buffer += chunk.toString();
-      const match = /"url":"(http:\/\/[^"]+)"/.exec(buffer);
-      if (match) {
+      const url = listeningAddress(buffer);
+      if (url) {
         clearTimeout(timer);
-        resolve(match[1]!);
+        resolve(url);
       }
     });
     child.once('exit', (code) => {

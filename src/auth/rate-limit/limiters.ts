@@ -1,4 +1,5 @@
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
+import type { OAuthRateLimit } from '../../config.js';
 import { markRefused } from '../../observability/http-metrics.js';
 import { rateLimit, type AugmentedRequest, type Options, type Store } from 'express-rate-limit';
 import { RedisStore, type RedisReply } from 'rate-limit-redis';
@@ -33,6 +34,20 @@ const MCP_LIMITS = {
   address: { name: 'mcp', setting: 'RATE_LIMIT_MCP_PER_MINUTE', what: 'requests per minute to /mcp, /sse and /message from this address' },
   user: { name: 'mcp-user', setting: 'RATE_LIMIT_MCP_PER_USER_PER_MINUTE', what: 'requests per minute to /mcp, /sse and /message for this user' },
 } as const;
+
+/** 127.0.0.0/8 (also IPv4-mapped: ::ffff:127.…) and ::1. */
+const LOOPBACK_PEER = /^(?:::ffff:)?127(?:\.\d{1,3}){3}$|^::1$/i;
+
+/**
+ * A request from this machine: its socket's peer is a loopback address, and it names no
+ * forwarded client (a proxy on the same host usually does: its requests stay counted).
+ */
+export function fromLoopback(req: Request): boolean {
+  const peer = req.socket.remoteAddress;
+  if (peer === undefined || !LOOPBACK_PEER.test(peer)) return false;
+  const headers = req.headers;
+  return headers['x-forwarded-for'] === undefined && headers.forwarded === undefined && headers['x-real-ip'] === undefined;
+}
 
 /** Seconds until the refused request's window ends (at least 1). */
 function retryAfterS(req: AugmentedRequest): number {
@@ -83,7 +98,10 @@ class GuardedRedisStore implements Store {
  * and IdP endpoints (one script per request; they are not hot), quota
  * reservations for /mcp (ReservationStore: no command per request). /mcp also
  * has a per-user limit, keyed by the authenticated principal. Embedded:
- * express-rate-limit's memory store. A limit of 0 turns the limiter off.
+ * express-rate-limit's memory store. A limit of 0 turns the limiter off. An
+ * OAuth or IdP limit whose variable is unset, without TRUST_PROXY, skips requests
+ * from this machine (fromLoopback): local scripts and clients register, authorize
+ * and fetch tokens as often as they like, strangers are counted as ever.
  */
 export function createLimiters(rt: Runtime, options: { oauth: boolean }): Limiters {
   const { config, backend } = rt;
@@ -98,17 +116,24 @@ export function createLimiters(rt: Runtime, options: { oauth: boolean }): Limite
     validate: { xForwardedForHeader: false, forwardedHeader: false },
   };
 
-  const oauthLimiter = (name: string, limit: number): RequestHandler => {
+  const oauthLimiter = (name: OAuthRateLimit, limit: number): RequestHandler => {
     if (limit === 0 || !options.oauth) return unlimited;
+    const setting = `RATE_LIMIT_${name.toUpperCase()}`;
     return rateLimit({
       ...common,
       windowMs: limits.windowMs,
       limit,
+      skip: config.oauthLimitsSkipLoopback[name] ? fromLoopback : undefined,
       store: sendCommand ? new GuardedRedisStore(sendCommand, rateLimitPrefix(name)) : undefined,
       passOnStoreError: false,
       handler: (_req, res) => {
-        markRefused(res, `RATE_LIMIT_${name.toUpperCase()}`);
-        sendOAuthError(res, 429, 'too_many_requests', `Rate limit exceeded for ${name}; retry after the Retry-After delay`);
+        markRefused(res, setting);
+        sendOAuthError(
+          res,
+          429,
+          'too_many_requests',
+          `Rate limit exceeded for ${name} (${setting}: ${limit} per ${limits.windowMs / 1000} s per address); retry after the Retry-After delay`,
+        );
       },
     });
   };
