@@ -71,6 +71,8 @@ export class RedisEventStore implements EventStore {
 class LogWriter implements EventLogWriter {
   /** Events and bytes the log holds, and the running total of bytes ever appended; undefined = not known. */
   private tally: { events: number; bytes: number; total: number } | undefined;
+  /** Byte-bound scripts sent so far: which reply is the latest. */
+  private scripts = 0;
 
   constructor(
     private readonly client: RedisClient,
@@ -114,8 +116,11 @@ class LogWriter implements EventLogWriter {
       return;
     }
     this.tally = undefined; // if the script fails, the next append asks again
+    // Appends racing here all take the script; only the last one sent knows the log as it is once
+    // they ran (one connection: Redis runs them in order). An earlier reply would be stale.
+    const sent = ++this.scripts;
     const [events = 0, bytes = 0, total = 0] = await this.untimed.appendEvent(this.key, head, event.message, this.ttlMs, this.bounds, keptAfterTrim(this.bounds));
-    this.tally = { events, bytes, total };
+    if (sent === this.scripts) this.tally = { events, bytes, total };
   }
 }
 
