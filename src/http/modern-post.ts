@@ -44,7 +44,15 @@ export async function serveModernPost(
   if (!holdWhileOpen(res, () => rt.streams.acquire(userId))) return;
   const writer = new SseWriter(res, streamBounds(rt));
   writer.open({}, false, { mayAnswerWithJson: true });
-  const aborted = new AbortController();
+  // Made only when a call asks for it (lists, reads and listen streams never do): an idle listen
+  // stream does not keep a controller and its signal.
+  let aborted: AbortController | undefined;
+  let closedEarly = false;
+  const signal = () => {
+    aborted ??= new AbortController();
+    if (closedEarly) aborted.abort();
+    return aborted.signal;
+  };
   // A drain lets requests being answered finish (listen streams are ended by the drain itself).
   rt.requests.active += 1;
   let counted = true;
@@ -56,7 +64,9 @@ export async function serveModernPost(
   whenClosed(res, () => {
     uncount();
     // Only a request still running is cancelled (an abort builds an exception: not for every answer).
-    if (!answered) aborted.abort();
+    if (answered) return;
+    closedEarly = true;
+    aborted?.abort();
   });
   let streamed = false;
   const notify = async (notification: object) => {
@@ -78,7 +88,9 @@ export async function serveModernPost(
           return typeof value === 'string' ? value : undefined;
         },
         userId,
-        signal: aborted.signal,
+        get signal() {
+          return signal();
+        },
         notify,
       },
       rt.modern,
@@ -159,6 +171,7 @@ function openListen(
     return;
   }
   stream.acknowledge();
+  writer.compact();
   keepAlive.add(writer);
   whenClosed(res, () => {
     stream.abandon();

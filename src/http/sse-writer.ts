@@ -113,6 +113,16 @@ export class SseWriter {
     return true;
   }
 
+  /**
+   * For a stream that stays open long: Node keeps the response's header text,
+   * built from dozens of small pieces (about 2 KB per stream until flattened).
+   * Reading it through indexOf makes V8 flatten it in place, freeing the pieces.
+   * Call after the first write (the header exists from then on).
+   */
+  compact(): void {
+    (this.res as unknown as { _header?: string | null })._header?.indexOf('\n');
+  }
+
   /** Sends one event; `data` is written as a single line (JSON never contains raw newlines). */
   event(data: string, options: { id?: string; name?: string } = {}): void {
     if (!this.isOpen) return;
