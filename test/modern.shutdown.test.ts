@@ -14,7 +14,7 @@ import net, { type Socket } from 'node:net';
 import { once } from 'node:events';
 import type { RunningServer } from '../src/server.js';
 import { startInstance } from './support/instances.js';
-import { MODERN_REVISION } from './support/modern.js';
+import { isMethod, MODERN_REVISION, openListen } from './support/modern.js';
 
 /** How long past its grace a stop may take before the test calls it stuck. */
 const STOP_MARGIN_MS = 4000;
@@ -68,4 +68,22 @@ test('an instance stopped just after a v2 client closed its listen stream stops 
   await subscription.close();
   await client.close();
   expect(await stopsWithin(server.stop(), STOP_MARGIN_MS, sockets)).toBe(true);
+});
+
+test('a drain ends every listen stream with its result (tagged with the subscription id); the budget unit is given back', async () => {
+  const server = await startInstance(process.env.TEST_REDIS_URL!);
+  const streams = await Promise.all([1, 2].map((n) => openListen(server.url, { toolsListChanged: true }, { id: `drained-${n}` })));
+  for (const stream of streams) await stream.waitFor(isMethod('notifications/subscriptions/acknowledged'), 'the acknowledgement');
+  expect(server.runtime.modern.listens.size).toBe(2);
+  const stopping = server.stop(2000);
+  // Each stream ends by itself, with the listen request's result: the client knows it was not an error.
+  await Promise.all(streams.map((stream) => stream.ended));
+  for (const [index, stream] of streams.entries()) {
+    const last = stream.messages.at(-1)!;
+    expect(last).toMatchObject({ id: `drained-${index + 1}`, result: { resultType: 'complete' } });
+    expect(last.result._meta['io.modelcontextprotocol/subscriptionId']).toBe(`drained-${index + 1}`);
+  }
+  await stopping;
+  expect(server.runtime.modern.listens.size).toBe(0);
+  expect(server.runtime.streams.held()).toBe(0);
 });

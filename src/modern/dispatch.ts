@@ -315,6 +315,15 @@ async function inRounds(
 }
 
 /**
+ * Written here rather than served by the SDK's createMcpHandler: that entry
+ * builds a server and a transport for every request and converts Node's
+ * request and response to web ones, which `npm run bench` measures at about
+ * 2.6 times the cost of this dispatch (docs/performance.md). The SDK still
+ * decides the era and checks the envelope (classifyInboundRequest), seals
+ * request state (createRequestStateCodec) and shapes the listen bus (its
+ * ServerEventBus interface); what remains is a table of methods over the
+ * same feature definitions the sessions use.
+ *
  * Serves one 2026-07-28 request after the SDK's classifier admitted it
  * (JSON-RPC shape, envelope keys, header/body version agreement). The rest
  * of the validation ladder, in the spec's order: a revision we speak (-32022),
