@@ -45,7 +45,8 @@ test('a call running through several lease periods at maxmemory finishes with it
 
   await admin.configSet('maxmemory-policy', 'noeviction');
   const used = Number(/used_memory:(\d+)/.exec(await admin.info('memory'))![1]);
-  await admin.configSet('maxmemory', String(used));
+  // Below what Redis uses now: the memory it uses moves a little, and a limit just at it may let a write in.
+  await admin.configSet('maxmemory', String(Math.max(1024 * 1024, used - 256 * 1024)));
   await expect(admin.set('probe', 'x'.repeat(10_000))).rejects.toThrow(/OOM/);
 
   // Three lease periods under pressure: a lease renewed with SET would have lapsed.

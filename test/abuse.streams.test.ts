@@ -292,8 +292,15 @@ describe('clients that leave while their request is looked up (Redis paused)', (
       5000,
       'nothing held',
     );
-    const stream = await fetch(`${server.url}/mcp`, { headers: { ...mcpHeaders(undefined, sessionId), accept: 'text/event-stream' } });
-    expect(stream.status).toBe(200);
-    await stream.body?.cancel();
+    // The GET stream is the session's again at once: a leaked holder would keep it (409) for the
+    // holder lease's 30 s. (A leaving GET still being unwound may hold it for a moment.)
+    let status = 0;
+    await waitUntil(async () => {
+      const stream = await fetch(`${server.url}/mcp`, { headers: { ...mcpHeaders(undefined, sessionId), accept: 'text/event-stream' } });
+      status = stream.status;
+      await stream.body?.cancel();
+      return status !== 409;
+    }, 2000, 'the GET stream to be free');
+    expect(status).toBe(200);
   });
 });
