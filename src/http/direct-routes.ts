@@ -79,7 +79,8 @@ function asExpress(app: Express, req: IncomingMessage, res: ServerResponse): Req
   if (!Object.prototype.isPrototypeOf.call(app.request, request)) Object.setPrototypeOf(request, app.request);
   if (!Object.prototype.isPrototypeOf.call(app.response, response)) Object.setPrototypeOf(response, app.response);
   request.res = response;
-  response.locals = Object.create(null) as Response['locals'];
+  // The keys the MCP routes set, declared up front: one shared shape, not a dictionary per response.
+  response.locals = { principal: undefined, era: undefined, refusedBy: undefined } as Response['locals'];
   return request;
 }
 

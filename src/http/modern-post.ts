@@ -4,7 +4,7 @@ import { principalOf } from '../auth/principal.js';
 import { LimitExceeded } from '../limits/limit-exceeded.js';
 import { dispatchModern, type ModernOutcome } from '../modern/dispatch.js';
 import type { PostHeaders } from '../modern/era.js';
-import { ListenStream } from '../modern/listen.js';
+import { ListenStream, type ListenSink } from '../modern/listen.js';
 import { errorResponse, MODERN_ERRORS, ModernRefusal, resultResponse } from '../modern/wire.js';
 import type { Runtime } from '../session/runtime.js';
 import { holdWhileOpen, sendJsonRpcError, sendLimitExceeded, whenClosed } from './errors.js';
@@ -141,6 +141,28 @@ function answerError(rt: Runtime, res: Response, writer: SseWriter, streamed: bo
   writer.end();
 }
 
+/** A listen stream's sink over its response's event-stream writer (a class: one shape for all). */
+class WriterSink implements ListenSink {
+  constructor(private readonly writer: SseWriter) {}
+
+  send(message: object): void {
+    this.writer.event(JSON.stringify(message));
+  }
+
+  get isFull(): boolean {
+    return this.writer.isFull;
+  }
+
+  drained(): Promise<void> {
+    return this.writer.drained();
+  }
+
+  end(last?: object): void {
+    if (last) this.writer.event(JSON.stringify(last));
+    this.writer.end();
+  }
+}
+
 /** subscriptions/listen: an event stream acknowledged at once, open until the client leaves or the instance drains. */
 function openListen(
   rt: Runtime,
@@ -151,17 +173,7 @@ function openListen(
   id: RequestId,
   filter: ConstructorParameters<typeof ListenStream>[1],
 ): void {
-  const stream = new ListenStream(id, filter, {
-    send: (message) => writer.event(JSON.stringify(message)),
-    get isFull() {
-      return writer.isFull;
-    },
-    drained: () => writer.drained(),
-    end: (last) => {
-      if (last) writer.event(JSON.stringify(last));
-      writer.end();
-    },
-  });
+  const stream = new ListenStream(id, filter, new WriterSink(writer));
   let close: () => void;
   try {
     close = rt.modern.listens.add(userId, stream);
