@@ -2,7 +2,7 @@ import type { RequestListener } from 'node:http';
 import cors from 'cors';
 import express, { type RequestHandler } from 'express';
 import { createAuth } from './auth/index.js';
-import { errorHandler, notFoundHandler } from './http/errors.js';
+import { errorHandler, notFoundHandler, whenClosed } from './http/errors.js';
 import { health, ready, refuseWhileDraining } from './http/health.js';
 import { KeepAlive } from './http/keep-alive.js';
 import { legacySseMessage, legacySseStream, messagePreconditions } from './http/legacy-sse.js';
@@ -58,7 +58,7 @@ export function createApp(rt: Runtime): { listener: RequestListener; classes: Re
   // 1. One log line per request, when LOG_LEVEL asks for it; security headers on every response,
   //    errors included.
   const log = accessLog(rt.logger);
-  const front: RequestHandler[] = [...(log ? [log] : []), httpMetrics(rt.metrics), securityHeaders()];
+  const front: RequestHandler[] = [...(log ? [log] : []), httpMetrics(rt.metrics, whenClosed), securityHeaders()];
   // 2. Turning new work away while the instance drains; DNS-rebinding protection before anything
   //    else looks at the request; CORS, so that browser clients can run a whole session.
   const guards: RequestHandler[] = [

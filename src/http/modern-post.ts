@@ -44,30 +44,8 @@ export async function serveModernPost(
   if (!holdWhileOpen(res, () => rt.streams.acquire(userId))) return;
   const writer = new SseWriter(res, streamBounds(rt));
   writer.open({}, false, { mayAnswerWithJson: true });
-  // Made only when a call asks for it (lists, reads and listen streams never do): an idle listen
-  // stream does not keep a controller and its signal.
-  let aborted: AbortController | undefined;
-  let closedEarly = false;
-  const signal = () => {
-    aborted ??= new AbortController();
-    if (closedEarly) aborted.abort();
-    return aborted.signal;
-  };
-  // A drain lets requests being answered finish (listen streams are ended by the drain itself).
-  rt.requests.active += 1;
-  let counted = true;
-  const uncount = () => {
-    if (counted) rt.requests.active -= 1;
-    counted = false;
-  };
-  let answered = false;
-  whenClosed(res, () => {
-    uncount();
-    // Only a request still running is cancelled (an abort builds an exception: not for every answer).
-    if (answered) return;
-    closedEarly = true;
-    aborted?.abort();
-  });
+  const lifecycle = new ModernRequest(rt);
+  whenClosed(res, lifecycle.closed);
   let streamed = false;
   const notify = async (notification: object) => {
     streamed = true;
@@ -89,20 +67,20 @@ export async function serveModernPost(
         },
         userId,
         get signal() {
-          return signal();
+          return lifecycle.signal();
         },
         notify,
       },
       rt.modern,
     );
   } catch (error) {
-    answered = true;
+    lifecycle.answered = true;
     answerError(rt, res, writer, streamed, message.id, error);
     return;
   }
-  answered = true;
+  lifecycle.answered = true;
   if (outcome.kind === 'listen') {
-    uncount();
+    lifecycle.uncount();
     openListen(rt, keepAlive, res, writer, userId, message.id, outcome.filter);
     return;
   }
@@ -139,6 +117,44 @@ function answerError(rt: Runtime, res: Response, writer: SseWriter, streamed: bo
   }
   writer.event(JSON.stringify(body));
   writer.end();
+}
+
+/**
+ * One request's life on this instance: counted while a drain should wait for
+ * it, and cancelled (its signal) if its client leaves before the answer. A
+ * class, so that what a long-lived response keeps for it is this small object,
+ * not the whole scope of the handler.
+ */
+class ModernRequest {
+  answered = false;
+  private counted = true;
+  private closedEarly = false;
+  // Made only when a call asks for it (lists, reads and listen streams never do).
+  private controller: AbortController | undefined;
+
+  constructor(private readonly rt: Runtime) {
+    // A drain lets requests being answered finish (listen streams are ended by the drain itself).
+    rt.requests.active += 1;
+  }
+
+  signal(): AbortSignal {
+    this.controller ??= new AbortController();
+    if (this.closedEarly) this.controller.abort();
+    return this.controller.signal;
+  }
+
+  uncount(): void {
+    if (this.counted) this.rt.requests.active -= 1;
+    this.counted = false;
+  }
+
+  readonly closed = (): void => {
+    this.uncount();
+    // Only a request still running is cancelled (an abort builds an exception: not for every answer).
+    if (this.answered) return;
+    this.closedEarly = true;
+    this.controller?.abort();
+  };
 }
 
 /** A listen stream's sink over its response's event-stream writer (a class: one shape for all). */

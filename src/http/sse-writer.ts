@@ -115,12 +115,17 @@ export class SseWriter {
 
   /**
    * For a stream that stays open long: Node keeps the response's header text,
-   * built from dozens of small pieces (about 2 KB per stream until flattened).
-   * Reading it through indexOf makes V8 flatten it in place, freeing the pieces.
-   * Call after the first write (the header exists from then on).
+   * built from dozens of small pieces (about 2 KB per stream until flattened),
+   * and the table it was built from. Reading the text through indexOf makes V8
+   * flatten it in place, freeing the pieces; the table goes. Call after the
+   * first write (the header exists from then on).
    */
   compact(): void {
     (this.res as unknown as { _header?: string | null })._header?.indexOf('\n');
+    // The table of headers to send is of no use once they were sent (Node reads it only to
+    // build them, and answers getHeader from it): a long-lived stream need not keep it.
+    const table = Object.getOwnPropertySymbols(this.res).find((symbol) => symbol.description === 'kOutHeaders');
+    if (table && this.res.headersSent) (this.res as unknown as Record<symbol, unknown>)[table] = null;
   }
 
   /** Sends one event; `data` is written as a single line (JSON never contains raw newlines). */

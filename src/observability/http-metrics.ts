@@ -46,11 +46,13 @@ export function markEra(res: Response, era: Era): void {
 /**
  * Counts every request once its response is over (streams included): route,
  * status, era and duration, and the refusals with the setting that refused.
+ * `onClose` is the edge's way of running code when a response is over (one
+ * listener per response for all who wait for it).
  */
-export function httpMetrics(metrics: Metrics): RequestHandler {
+export function httpMetrics(metrics: Metrics, onClose: (res: Response, handler: () => void) => void): RequestHandler {
   return (req: Request, res: Response, next) => {
     const started = process.hrtime.bigint();
-    res.once('close', () => {
+    onClose(res, () => {
       const route = routeOf(req.path);
       metrics.http(route, res.statusCode, eraOf(route, res), Number(process.hrtime.bigint() - started) / 1e9);
       const refusedBy = res.locals.refusedBy as string | undefined;
