@@ -1,5 +1,5 @@
 /**
- * Connections a stranger can make an instance hold (DESIGN §13): a request whose
+ * Connections a stranger can make an instance hold: a request whose
  * headers or body never finish is answered 408 and closed (HEADERS_TIMEOUT_S,
  * BODY_TIMEOUT_S), also on an authenticated POST /mcp; open connections per client
  * address are bounded (MAX_CONNECTIONS_PER_IP), with a 429 naming the setting.

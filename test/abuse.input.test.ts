@@ -1,5 +1,5 @@
 /**
- * What a client sends that the server stores or echoes is bounded (DESIGN §13):
+ * What a client sends that the server stores or echoes is bounded:
  * initialize's params (stored with the session: MAX_INIT_PARAMS_BYTES), request
  * ids and progress tokens (in every reply and the event log: MAX_ID_LENGTH), and
  * the event log itself, capped as it grows (EVENT_LOG_MAX_EVENTS and _BYTES).

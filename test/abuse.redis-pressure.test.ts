@@ -1,5 +1,5 @@
 /**
- * Redis at maxmemory (noeviction) refuses writes (DESIGN §13). Running work must
+ * Redis at maxmemory (noeviction) refuses writes. Running work must
  * not die of it: instance leases and session keys are renewed with commands Redis
  * still allows (PEXPIRE), so a call that outlives several lease periods finishes
  * with its result, and other sessions go on; new sessions are refused with 503

@@ -1,5 +1,5 @@
 /**
- * Resumes that name nothing (DESIGN §13): a GET /mcp with a made-up Last-Event-ID
+ * Resumes that name nothing: a GET /mcp with a made-up Last-Event-ID
  * reads a bounded part of the event log, found by position (never the whole log),
  * and is answered at once: the owner, asked whether that request is still being
  * served, says no, and the stream ends with an error for the request instead of

@@ -1,5 +1,5 @@
 /**
- * What one user may make the service run (DESIGN §13): live sessions per user,
+ * What one user may make the service run: live sessions per user,
  * on all instances together (MAX_SESSIONS_PER_USER); requests in flight per
  * session (MAX_INFLIGHT_PER_SESSION) and per user on the instance running them
  * (MAX_INFLIGHT_PER_USER); resource subscriptions per user on the instance running

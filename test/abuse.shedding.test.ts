@@ -1,5 +1,5 @@
 /**
- * Load shedding (DESIGN §13): above its memory threshold an instance refuses new
+ * Load shedding: above its memory threshold an instance refuses new
  * sessions, calls and streams with 503 + Retry-After naming the setting, and
  * /ready says so; what finishes running work (notifications, answers to the
  * server) still gets in. Below it again, everything is served. Measured on this

@@ -1,5 +1,5 @@
 /**
- * Streams a client does not read, and streams by the hundred (DESIGN §13): what
+ * Streams a client does not read, and streams by the hundred: what
  * an unread stream may make an instance hold is bounded (STREAM_BUFFER_MAX_BYTES),
  * the client that reads again gets what it missed from the event log, and open
  * streams per user are bounded (MAX_STREAMS_PER_USER). Another user stays served

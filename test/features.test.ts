@@ -1,5 +1,5 @@
 /**
- * Feature set B (DESIGN.md §8) through the official SDK client, on the embedded
+ * Feature set B through the official SDK client, on the embedded
  * in-memory backend and on Redis with two instances. A recording fetch routes
  * each HTTP request (alternating between instances unless a test pins it) and
  * reads every SSE stream it hands to the client, so the tests can assert on

@@ -1,5 +1,5 @@
 /**
- * The HTTP contract of DESIGN.md §5, status code by status code, with raw HTTP
+ * The HTTP contract, status code by status code, with raw HTTP
  * (fetch, or node:http where fetch cannot set a header) so that the test controls
  * every header. Runs on the embedded in-memory backend (one instance) and on
  * Redis with two instances, where sessions are created on one instance (A) and

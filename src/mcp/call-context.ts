@@ -104,6 +104,9 @@ export function requiredCapability(question: ClientQuestion): { missing: (c: Cli
   }
 }
 
+/** JSON-RPC code of the 2026-07-28 era for a request that needs a capability the client did not declare. */
+export const MISSING_REQUIRED_CLIENT_CAPABILITY = -32021;
+
 /** A question the client cannot answer because it did not declare the capability. */
 export class MissingClientCapability extends Error {
   constructor(

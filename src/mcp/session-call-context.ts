@@ -66,9 +66,9 @@ export function sessionCallContext(
       await send[list]().catch(() => undefined);
     },
     session,
-    continueAsTask: undefined as unknown as CallContext['continueAsTask'],
+    // A session has no tasks extension: the rest of the call runs now (2025 tasks are asked for up front).
+    continueAsTask: (work) => work(context),
   };
-  context.continueAsTask = (work) => work(context);
   return context;
 }
 

@@ -57,11 +57,6 @@ export class ChangeEvents implements ServerEventBus {
     this.publish({ kind: 'resource_updated', uri });
   }
 
-  /** Listen streams on this instance. */
-  get listenerCount(): number {
-    return this.listeners.size;
-  }
-
   private deliver(message: string): void {
     let event: ServerEvent;
     try {

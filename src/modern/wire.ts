@@ -7,6 +7,7 @@ import {
   SUBSCRIPTION_ID_META_KEY,
 } from '@modelcontextprotocol/server';
 import { SUPPORTED_PROTOCOL_VERSIONS as SESSION_VERSIONS, type RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { MISSING_REQUIRED_CLIENT_CAPABILITY } from '../mcp/call-context.js';
 import { SERVER_INFO } from '../mcp/everything-server.js';
 
 /**
@@ -30,7 +31,7 @@ export const META = {
 
 export const MODERN_ERRORS = {
   headerMismatch: -32020,
-  missingClientCapability: -32021,
+  missingClientCapability: MISSING_REQUIRED_CLIENT_CAPABILITY,
   unsupportedProtocolVersion: -32022,
 } as const;
 

@@ -8,6 +8,7 @@ import {
   type EventStore,
   type StoredEvent,
 } from './event-store.js';
+import { sweepEvery } from './sweeper.js';
 
 interface Log {
   events: StoredEvent[];
@@ -21,19 +22,18 @@ interface Log {
  */
 export class MemoryEventStore implements EventStore {
   private readonly logs = new Map<string, Log>();
-  private readonly sweeper: NodeJS.Timeout;
+  private readonly stopSweeping: () => void;
 
   constructor(
     private readonly ttlMs: number,
     private readonly bounds: EventLogBounds,
     sweepIntervalMs = 30_000,
   ) {
-    this.sweeper = setInterval(() => this.purgeExpired(), sweepIntervalMs);
-    this.sweeper.unref();
+    this.stopSweeping = sweepEvery(sweepIntervalMs, () => this.purgeExpired());
   }
 
   close(): void {
-    clearInterval(this.sweeper);
+    this.stopSweeping();
   }
 
   private purgeExpired(): void {

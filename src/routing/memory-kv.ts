@@ -1,4 +1,5 @@
 import type { KeyValueStore } from './kv.js';
+import { sweepEvery } from './sweeper.js';
 
 interface Entry {
   value: string;
@@ -17,15 +18,14 @@ interface BoundedSet {
 export class MemoryKeyValueStore implements KeyValueStore {
   private readonly entries = new Map<string, Entry>();
   private readonly sets = new Map<string, BoundedSet>();
-  private readonly sweeper: NodeJS.Timeout;
+  private readonly stopSweeping: () => void;
 
   constructor(sweepIntervalMs = 30_000) {
-    this.sweeper = setInterval(() => this.purgeExpired(), sweepIntervalMs);
-    this.sweeper.unref();
+    this.stopSweeping = sweepEvery(sweepIntervalMs, () => this.purgeExpired());
   }
 
   close(): void {
-    clearInterval(this.sweeper);
+    this.stopSweeping();
   }
 
   async get(key: string): Promise<string | null> {

@@ -1,4 +1,5 @@
 import { isTerminal, type TaskRecord, type TaskRecords, type TaskTransition } from './task-records.js';
+import { sweepEvery } from '../routing/sweeper.js';
 
 /**
  * The embedded mode's task records: expire lazily, like the Redis keys they
@@ -8,15 +9,14 @@ export class MemoryTaskRecords implements TaskRecords {
   private readonly records = new Map<string, { record: TaskRecord; expiresAt: number }>();
   /** Per user, task id → when its record expires: the index the bound counts (as in Redis). */
   private readonly byUser = new Map<string, Map<string, number>>();
-  private readonly sweeper: NodeJS.Timeout;
+  private readonly stopSweeping: () => void;
 
   constructor(sweepIntervalMs = 30_000) {
-    this.sweeper = setInterval(() => this.purgeExpired(), sweepIntervalMs);
-    this.sweeper.unref();
+    this.stopSweeping = sweepEvery(sweepIntervalMs, () => this.purgeExpired());
   }
 
   close(): void {
-    clearInterval(this.sweeper);
+    this.stopSweeping();
   }
 
   private purgeExpired(): void {

@@ -116,12 +116,7 @@ export class TaskRuns {
 
   /** A task's questions were answered (the record holds the answers): wakes it here, or tells the other instances. */
   async answeredElsewhere(taskId: string): Promise<void> {
-    if (this.wake(taskId)) return;
-    try {
-      await this.bus.publish(channels.tasksAnswered, JSON.stringify({ v: 1, type: 'answered', taskId }));
-    } catch (error) {
-      this.logger.warn('could not announce a task answer', { taskId, error: (error as Error).message });
-    }
+    if (!this.wake(taskId)) await this.announce(channels.tasksAnswered, 'answered', taskId);
   }
 
   private wake(taskId: string): boolean {
@@ -138,11 +133,15 @@ export class TaskRuns {
    * status stands, and the tool's result will be refused when it ends.
    */
   async cancelled(taskId: string): Promise<void> {
-    if (this.abort(taskId)) return;
+    if (!this.abort(taskId)) await this.announce(channels.tasksCancelled, 'cancelled', taskId);
+  }
+
+  /** Tells the instance running a task (whichever it is); a failed publish is only logged. */
+  private async announce(channel: string, type: 'answered' | 'cancelled', taskId: string): Promise<void> {
     try {
-      await this.bus.publish(channels.tasksCancelled, JSON.stringify({ v: 1, type: 'cancelled', taskId }));
+      await this.bus.publish(channel, JSON.stringify({ v: 1, type, taskId }));
     } catch (error) {
-      this.logger.warn('could not announce a task cancellation', { taskId, error: (error as Error).message });
+      this.logger.warn(`could not announce a task ${type === 'answered' ? 'answer' : 'cancellation'}`, { taskId, error: (error as Error).message });
     }
   }
 

@@ -6,7 +6,14 @@ import {
   type ToolAnnotations,
 } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { AwaitingClient, BecomeTask, ClientRequestFailed, MissingClientCapability, type CallContext } from '../call-context.js';
+import {
+  AwaitingClient,
+  BecomeTask,
+  ClientRequestFailed,
+  MISSING_REQUIRED_CLIENT_CAPABILITY,
+  MissingClientCapability,
+  type CallContext,
+} from '../call-context.js';
 import { TOOL_ICONS } from '../icons.js';
 
 /** What a running tool may use: the same in both eras (see CallContext). */
@@ -104,9 +111,6 @@ function describeIssues(error: z.ZodError): string {
 
 /** A protocol error a tool raises on purpose (a fixture of how protocol errors travel), never turned into an isError result. */
 export class DeliberateProtocolError extends McpError {}
-
-/** JSON-RPC code of the 2026-07-28 era for a request that needs a capability the client did not declare. */
-export const MISSING_REQUIRED_CLIENT_CAPABILITY = -32021;
 
 /**
  * What a tool may throw on purpose instead of answering: a protocol error of
