@@ -43,4 +43,8 @@ export interface KeyValueStore {
   /** Pushes members' expiry forward (only members still there; never backward), and the set's TTL. */
   extendBounded(key: string, members: string[], expiresAt: number, ttlMs: number): Promise<void>;
   removeBounded(key: string, member: string): Promise<void>;
+  /** The unexpired members of a bounded set (at most `max`, the latest to expire first). */
+  boundedMembers(key: string, max: number): Promise<string[]>;
+  /** How long each key has left to live (ms), in order; null for a key that does not exist (in one round trip). */
+  remainingTtl(keys: string[]): Promise<Array<number | null>>;
 }

@@ -116,6 +116,23 @@ export class MemoryKeyValueStore implements KeyValueStore {
     this.liveSet(key)?.members.delete(member);
   }
 
+  async boundedMembers(key: string, max: number): Promise<string[]> {
+    const now = Date.now();
+    return [...(this.liveSet(key)?.members ?? [])]
+      .filter(([, at]) => at > now)
+      .sort(([, a], [, b]) => b - a)
+      .slice(0, max)
+      .map(([member]) => member);
+  }
+
+  async remainingTtl(keys: string[]): Promise<Array<number | null>> {
+    const now = Date.now();
+    return keys.map((key) => {
+      const entry = this.live(key);
+      return entry ? entry.expiresAt - now : null;
+    });
+  }
+
   private liveSet(key: string): BoundedSet | undefined {
     const set = this.sets.get(key);
     if (set && set.expiresAt <= Date.now()) {

@@ -109,6 +109,19 @@ export class RedisKeyValueStore implements KeyValueStore {
     await this.client.zRem(key, member);
   }
 
+  async boundedMembers(key: string, max: number): Promise<string[]> {
+    return this.client.zRange(key, '+inf', `(${Date.now()}`, { BY: 'SCORE', REV: true, LIMIT: { offset: 0, count: max } });
+  }
+
+  async remainingTtl(keys: string[]): Promise<Array<number | null>> {
+    if (keys.length === 0) return [];
+    const batch = this.client.multi();
+    for (const key of keys) batch.pTTL(key);
+    const replies = await batch.execAsPipeline();
+    // -2: no such key; -1 cannot happen (every key we write has a TTL) and reads as missing too.
+    return replies.map((reply) => (Number(reply) >= 0 ? Number(reply) : null));
+  }
+
   async delIfEquals(key: string, value: string): Promise<boolean> {
     const reply = await this.client.eval(DEL_IF_EQUALS, { keys: [key], arguments: [value] });
     return Number(reply) === 1;

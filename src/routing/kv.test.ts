@@ -1,0 +1,99 @@
+/**
+ * The key-value contract, one suite over both implementations: in memory and
+ * Redis (the run's private redis-server). Keys expire; bounded sets count only
+ * unexpired members; claims and releases are compare-and-set.
+ */
+import { randomUUID } from 'node:crypto';
+import { createLogger } from '../observability/logger.js';
+import type { KeyValueStore } from './kv.js';
+import { MemoryKeyValueStore } from './memory-kv.js';
+import { connectRedis } from './redis-connections.js';
+import { RedisKeyValueStore } from './redis-kv.js';
+
+type Started = { kv: KeyValueStore; close(): Promise<void> };
+
+const cases: Array<[string, () => Promise<Started>]> = [
+  [
+    'in-memory',
+    async () => {
+      const kv = new MemoryKeyValueStore();
+      return { kv, close: async () => kv.close() };
+    },
+  ],
+  [
+    'Redis',
+    async () => {
+      const connections = await connectRedis(process.env.TEST_REDIS_URL!, createLogger('error', true));
+      return { kv: new RedisKeyValueStore(connections.commands), close: () => connections.close() };
+    },
+  ],
+];
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe.each(cases)('key-value store (%s)', (_name, start) => {
+  let started: Started;
+  let kv: KeyValueStore;
+  let prefix: string;
+  const key = (name: string) => `test:${prefix}:${name}`;
+
+  beforeEach(async () => {
+    started = await start();
+    kv = started.kv;
+    prefix = randomUUID();
+  });
+  afterEach(() => started.close());
+
+  test('a key lives for its TTL, and says how long it has left', async () => {
+    await kv.set(key('a'), 'one', 5_000);
+    await kv.set(key('b'), 'two', 150);
+    expect(await kv.get(key('a'))).toBe('one');
+    const [a, b, missing] = await kv.remainingTtl([key('a'), key('b'), key('none')]);
+    expect(a).toBeGreaterThan(4_000);
+    expect(a).toBeLessThanOrEqual(5_000);
+    expect(b).toBeLessThanOrEqual(150);
+    expect(missing).toBeNull();
+    await sleep(250);
+    expect(await kv.get(key('b'))).toBeNull();
+    expect(await kv.remainingTtl([key('b')])).toEqual([null]);
+  });
+
+  test('set only if absent, and getAndTouch resets the TTL', async () => {
+    expect(await kv.set(key('k'), 'first', 200, { onlyIfAbsent: true })).toBe(true);
+    expect(await kv.set(key('k'), 'second', 200, { onlyIfAbsent: true })).toBe(false);
+    expect(await kv.getAndTouch(key('k'), 10_000)).toBe('first');
+    const [left] = await kv.remainingTtl([key('k')]);
+    expect(left).toBeGreaterThan(5_000);
+  });
+
+  test('a bounded set admits up to its limit, lists its live members latest-expiring first, and forgets expired ones', async () => {
+    const set = key('set');
+    const now = Date.now();
+    expect(await kv.addBounded(set, 'x', now + 10_000, 3, 60_000)).toBe(true);
+    expect(await kv.addBounded(set, 'y', now + 30_000, 3, 60_000)).toBe(true);
+    expect(await kv.addBounded(set, 'z', now + 200, 3, 60_000)).toBe(true);
+    expect(await kv.addBounded(set, 'w', now + 10_000, 3, 60_000)).toBe(false);
+    expect(await kv.boundedMembers(set, 10)).toEqual(['y', 'x', 'z']);
+    expect(await kv.boundedMembers(set, 1)).toEqual(['y']);
+    await sleep(300);
+    expect(await kv.boundedMembers(set, 10)).toEqual(['y', 'x']);
+    expect(await kv.addBounded(set, 'w', Date.now() + 10_000, 3, 60_000)).toBe(true);
+    await kv.removeBounded(set, 'y');
+    expect((await kv.boundedMembers(set, 10)).sort()).toEqual(['w', 'x']);
+    expect(await kv.boundedMembers(key('no-such-set'), 10)).toEqual([]);
+  });
+
+  test('a claim takes a pointer only from the expected holder whose lease lapsed', async () => {
+    const pointer = key('pointer');
+    await kv.set(pointer, 'a', 10_000);
+    await kv.set(key('lease:a'), '1', 10_000);
+    expect(await kv.claim(pointer, 'a', 'b', key('lease:a'))).toBe(false);
+    await kv.del([key('lease:a')]);
+    expect(await kv.claim(pointer, 'x', 'b', key('lease:x'))).toBe(false);
+    expect(await kv.claim(pointer, 'a', 'b', key('lease:a'))).toBe(true);
+    expect(await kv.get(pointer)).toBe('b');
+    expect(await kv.release(pointer, 'a')).toBe(false);
+    expect(await kv.release(pointer, 'b')).toBe(true);
+    expect(await kv.claim(pointer, '', 'c', key('lease:none'))).toBe(true);
+  });
+});
