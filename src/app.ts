@@ -13,6 +13,7 @@ import { mcpGet } from './http/mcp-get.js';
 import { mcpPost, postPreconditions } from './http/mcp-post.js';
 import { originAllowed, originGuard } from './http/origin-guard.js';
 import { landingPage } from './http/landing-page.js';
+import { mySessionsRoutes } from './http/my-sessions/my-sessions-routes.js';
 import { securityHeaders } from './http/security-headers.js';
 import { accessLog } from './observability/access-log.js';
 import { httpMetrics, metricsEndpoint } from './observability/http-metrics.js';
@@ -99,6 +100,9 @@ export function createApp(rt: Runtime): { listener: RequestListener; classes: Re
   app.use(guards);
   app.use([...new Set(mcpRoutes.map(([, path]) => path))], mcpGate);
   for (const [method, path, handlers] of mcpRoutes) app[method.toLowerCase() as 'get' | 'post' | 'delete'](path, handlers);
+
+  // The signed-in user's sessions and their live tap (needs our own authorization server to sign in).
+  if (auth.browser) app.use('/my', mySessionsRoutes(rt, auth.browser, keepAlive));
 
   // 4. Discovery, the OAuth authorization server and the fake upstream IdP (AUTH_MODE decides which),
   //    each endpoint behind its own rate limit.

@@ -77,6 +77,8 @@ const EnvSchema = z.object({
   REQUEST_STATE_KEY: z.string().refine((key) => Buffer.byteLength(key) >= 32, 'must be at least 32 bytes').optional(),
   REQUEST_STATE_KEY_PREVIOUS: z.string().refine((key) => Buffer.byteLength(key) >= 32, 'must be at least 32 bytes').optional(),
   REQUEST_STATE_TTL_S: positiveInt.max(86_400).default(600),
+  // The "my sessions" page: how long a browser stays signed in (a sealed cookie; REQUEST_STATE_KEY derives its key).
+  BROWSER_SESSION_TTL_S: positiveInt.min(60).max(86_400).default(3600),
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
@@ -138,6 +140,8 @@ export interface Config {
   limits: Limits;
   /** Prometheus exposition: its own listener (port, address), and/or GET /metrics on the public port with a token. */
   metrics: { port: number | undefined; host: string; token: string | undefined };
+  /** How long a browser signed in to the "my sessions" page stays signed in. */
+  browserSessionTtlS: number;
   /** The stateless 2026-07-28 era. */
   modern: {
     /** Seals requestState; every instance must share it (generated per process in embedded mode). */
@@ -335,6 +339,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       listenStreamsPerInstance: e.MAX_LISTEN_STREAMS_PER_INSTANCE,
     },
     metrics: { port: e.METRICS_PORT, host: e.METRICS_HOST, token: e.METRICS_TOKEN },
+    browserSessionTtlS: e.BROWSER_SESSION_TTL_S,
     modern: {
       // Embedded mode is one process: a key of its own serves every round of a flow.
       requestStateKey: e.REQUEST_STATE_KEY ?? randomBytes(32).toString('base64url'),

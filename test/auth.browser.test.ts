@@ -9,14 +9,12 @@
 import { jest } from '@jest/globals';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchChromium, pageProblems } from './support/browser.js';
 import { startAuthDeployment, type AuthDeployment } from './support/auth-instances.js';
 import { authorizationParams, authorizeUrl, exchangeCode, pkce, registerClient, type RegisteredClient, type Tokens } from './support/auth-flow.js';
 
 jest.setTimeout(90_000);
-
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 /** The client's redirect URI: records every authorization response it receives. */
 async function startRedirectReceiver() {
@@ -45,7 +43,7 @@ beforeAll(async () => {
   browserBase = deployment.urls[1]!;
   receiver = await startRedirectReceiver();
   client = await registerClient(deployment.baseUri, { client_name: 'Browser Test Client', redirect_uris: [receiver.url] });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {
@@ -57,11 +55,7 @@ afterAll(async () => {
 async function newUser(): Promise<{ context: BrowserContext; page: Page }> {
   const context = await browser.newContext();
   const page = await context.newPage();
-  page.on('console', (message) => {
-    // The browser's own favicon probe of non-HTML pages (JSON, the receiver's text) is not ours to judge.
-    if (message.type() === 'error' && !message.location().url.endsWith('/favicon.ico')) problems.push(`${message.text()} (${message.location().url})`);
-  });
-  page.on('pageerror', (error) => problems.push(error.message));
+  pageProblems(page, problems);
   return { context, page };
 }
 

@@ -6,51 +6,33 @@
  * JSON, for programs.
  */
 import { jest } from '@jest/globals';
-import { chromium, type Browser } from 'playwright-core';
-import { startAuthDeployment, type AuthDeployment } from './support/auth-instances.js';
+import { browserSuite, pageProblems } from './support/browser.js';
 import { callTool, modernCall, resultOf } from './support/modern.js';
 import { freshUser } from './support/auth-flow.js';
 
 jest.setTimeout(60_000);
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-
-let deployment: AuthDeployment;
-let browser: Browser;
-
-beforeAll(async () => {
-  deployment = await startAuthDeployment(process.env.TEST_REDIS_URL!, 2);
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await deployment?.stop();
-});
+const suite = browserSuite();
 
 test('the landing page renders, names BASE_URI everywhere, and lists exactly the tools and prompts the server serves', async () => {
-  const token = await freshUser(deployment.baseUri, 'landing');
-  const tools = resultOf(await modernCall(deployment.urls[0]!, 1, 'tools/list', {}, { token })).tools.map((t: { name: string }) => t.name);
-  const prompts = resultOf(await modernCall(deployment.urls[0]!, 2, 'prompts/list', {}, { token })).prompts.map((p: { name: string }) => p.name);
-  expect(resultOf(await callTool(deployment.urls[0]!, 'echo', { message: 'warm' }, { token })).resultType).toBe('complete');
+  const token = await freshUser(suite.deployment.baseUri, 'landing');
+  const tools = resultOf(await modernCall(suite.deployment.urls[0]!, 1, 'tools/list', {}, { token })).tools.map((t: { name: string }) => t.name);
+  const prompts = resultOf(await modernCall(suite.deployment.urls[0]!, 2, 'prompts/list', {}, { token })).prompts.map((p: { name: string }) => p.name);
+  expect(resultOf(await callTool(suite.deployment.urls[0]!, 'echo', { message: 'warm' }, { token })).resultType).toBe('complete');
 
-  const context = await browser.newContext();
+  const context = await suite.browser.newContext();
   const page = await context.newPage();
-  const problems: string[] = [];
-  page.on('console', (message) => {
-    if (message.type() === 'error') problems.push(message.text());
-  });
-  page.on('pageerror', (error) => problems.push(error.message));
+  const problems = pageProblems(page);
   // The browser reaches the second instance; BASE_URI is the first's URL.
-  const response = await page.goto(`${deployment.urls[1]}/`);
+  const response = await page.goto(`${suite.deployment.urls[1]}/`);
   expect(response?.status()).toBe(200);
   expect(await page.title()).toBe('MCP Everything Server');
 
-  const mcpUrl = `${deployment.baseUri}/mcp`;
+  const mcpUrl = `${suite.deployment.baseUri}/mcp`;
   expect(await page.textContent('#mcp-url')).toBe(mcpUrl);
-  expect(await page.textContent('#sse-url')).toBe(`${deployment.baseUri}/sse`);
-  expect(await page.textContent('#resource-metadata')).toBe(`${deployment.baseUri}/.well-known/oauth-protected-resource/mcp`);
+  expect(await page.textContent('#sse-url')).toBe(`${suite.deployment.baseUri}/sse`);
+  expect(await page.textContent('#resource-metadata')).toBe(`${suite.deployment.baseUri}/.well-known/oauth-protected-resource/mcp`);
+  expect(await page.getAttribute('#my-sessions', 'href')).toBe(`${suite.deployment.baseUri}/my`);
   for (const snippet of ['#inspector-cli', '#client-config', '#curl', '#sdk']) expect(await page.textContent(snippet)).toContain(mcpUrl);
   expect(await page.textContent('#inspector-cli')).toContain('Authorization: Bearer $MCP_TOKEN');
 
@@ -65,22 +47,23 @@ test('the landing page renders, names BASE_URI everywhere, and lists exactly the
 });
 
 test('the same description as JSON, to Accept: application/json', async () => {
-  const response = await fetch(`${deployment.urls[0]}/`, { headers: { accept: 'application/json' } });
+  const response = await fetch(`${suite.deployment.urls[0]}/`, { headers: { accept: 'application/json' } });
   expect(response.status).toBe(200);
   const landing = await response.json();
   expect(landing.endpoints).toEqual({
-    streamableHttp: `${deployment.baseUri}/mcp`,
-    legacySse: { stream: `${deployment.baseUri}/sse`, messages: `${deployment.baseUri}/message` },
+    streamableHttp: `${suite.deployment.baseUri}/mcp`,
+    legacySse: { stream: `${suite.deployment.baseUri}/sse`, messages: `${suite.deployment.baseUri}/message` },
+    mySessions: `${suite.deployment.baseUri}/my`,
   });
   expect(landing.protocolVersions).toEqual(expect.arrayContaining(['2026-07-28', '2025-11-25']));
   expect(landing.authorization.mode).toBe('internal');
   expect(landing.features.tools.map((t: { name: string }) => t.name)).toContain('echo');
-  expect(landing.status.instanceId).toBe(deployment.servers[0]!.runtime.instanceId);
+  expect(landing.status.instanceId).toBe(suite.deployment.servers[0]!.runtime.instanceId);
 });
 
 test('a Host that is not ours gets 403 (DNS-rebinding protection), not the page', async () => {
   const { request } = await import('node:http');
-  const url = new URL(deployment.urls[0]!);
+  const url = new URL(suite.deployment.urls[0]!);
   const status = await new Promise<number>((resolve, reject) => {
     const req = request({ host: url.hostname, port: url.port, path: '/', headers: { host: 'evil.example.com' } }, (res) => {
       res.resume();

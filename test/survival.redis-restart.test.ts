@@ -53,8 +53,17 @@ async function subscriptions() {
   return { channels: [...list].sort(), patterns: Number(patterns) };
 }
 
-/** Each live session's two channels, and the instances' one change-event channel (2026-07-28 listen streams). */
-const sessionChannels = (ids: string[]) => [...ids.flatMap((id) => [channels.toServer(id), channels.control(id)]), channels.changeEvents];
+/**
+ * Each live session's two channels, and each instance's fixed ones: the change-event channel (2026-07-28
+ * listen streams), the census ask channel and the instance's own census reply channel ("my sessions").
+ */
+let instanceIds: string[] = [];
+const sessionChannels = (ids: string[]) => [
+  ...ids.flatMap((id) => [channels.toServer(id), channels.control(id)]),
+  channels.changeEvents,
+  channels.censusAsk,
+  ...instanceIds.map((id) => channels.censusReplies(id)),
+];
 
 async function probe(url: string): Promise<number | string> {
   try {
@@ -68,6 +77,7 @@ async function probe(url: string): Promise<number | string> {
 
 test('Redis restarted under load: 503 + Retry-After while down, then old and new sessions work and no subscription leaks', async () => {
   const [idA, idB] = await Promise.all([instanceIdOfChild(admin, a), instanceIdOfChild(admin, b)]);
+  instanceIds = [idA, idB];
   const owners = new Map<string, string>();
   for (const [server, id] of [[a, idA], [a, idA], [b, idB]] as const) owners.set(await openSession(server.url), id);
   const sessions = [...owners.keys()];

@@ -7,7 +7,9 @@ import { bearerAuthentication } from './resource/authenticate.js';
 import { CachingVerifier } from './resource/caching-verifier.js';
 import { IntrospectionLookup } from './resource/introspection.js';
 import { RevocationFeed } from './revocations.js';
+import { BrowserSessionSeal } from './browser/browser-session.js';
 import { createAuthorizationServer } from './server/authorization-server.js';
+import type { FirstPartySignIn } from './server/first-party-sign-in.js';
 import { metadataRouter, protectedResourceMetadata } from './server/endpoints/metadata.js';
 import { authUrls } from './urls.js';
 
@@ -20,6 +22,16 @@ export interface Auth {
   authenticate: RequestHandler;
   /** Per-user rate limit of the same endpoints: after authenticate, which names the user. */
   mcpUserRateLimit: RequestHandler;
+  /** Browsers signed in to the server's own pages (AUTH_MODE=internal only). */
+  browser?: BrowserAuth;
+}
+
+/** What the "my sessions" page needs to sign a browser in and to know who it is. */
+export interface BrowserAuth {
+  signIn: FirstPartySignIn;
+  seal: BrowserSessionSeal;
+  /** Per-client rate limit of the sign-in steps (the authorization endpoint's). */
+  limiter: RequestHandler;
 }
 
 /**
@@ -38,11 +50,13 @@ export function createAuth(rt: Runtime): Auth {
   const urls = authUrls(config);
   let router: Router;
   let verifier: CachingVerifier;
+  let browser: BrowserAuth | undefined;
   if (config.authMode === 'internal') {
     const feed = new RevocationFeed(rt.backend.bus, logger);
     feed.start().catch((error: Error) => logger.warn('revocation feed not subscribed; verified tokens are not cached', { error: error.message }));
     const server = createAuthorizationServer({ kv: rt.backend.kv, urls, limiters, feed, logger });
     router = server.router;
+    browser = { signIn: server.signIn, seal: new BrowserSessionSeal(config.modern.requestStateKey, config.browserSessionTtlS), limiter: limiters.authorize };
     verifier = new CachingVerifier(server.tokens, { maxAgeMs: TOKEN_CACHE_MAX_AGE_MS, maxEntries: TOKEN_CACHE_MAX_ENTRIES, revocations: feed });
   } else {
     const lookup = new IntrospectionLookup({
@@ -57,5 +71,5 @@ export function createAuth(rt: Runtime): Auth {
     verifier = new CachingVerifier(lookup, { maxAgeMs: config.introspection.cacheMs, maxEntries: TOKEN_CACHE_MAX_ENTRIES });
   }
   const authenticate = bearerAuthentication({ verifier, resource: urls.resource, resourceMetadataUrl: urls.resourceMetadata, logger });
-  return { router, mcpRateLimit: limiters.mcp, authenticate, mcpUserRateLimit: limiters.mcpUser };
+  return { router, mcpRateLimit: limiters.mcp, authenticate, mcpUserRateLimit: limiters.mcpUser, browser };
 }

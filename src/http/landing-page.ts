@@ -17,7 +17,7 @@ export interface Landing {
   name: string;
   version: string;
   description: string;
-  endpoints: { streamableHttp: string; legacySse: { stream: string; messages: string } };
+  endpoints: { streamableHttp: string; legacySse: { stream: string; messages: string }; mySessions?: string };
   protocolVersions: readonly string[];
   authorization: { mode: string; protectedResourceMetadata?: string; authorizationServerMetadata?: string };
   features: {
@@ -68,7 +68,11 @@ function describe(rt: Runtime, status: Landing['status']): Landing {
     version: SERVER_INFO.version,
     description:
       'A hosted Model Context Protocol server that exercises every protocol feature, on both protocol eras at one URL, behind OAuth 2.1 with a fake identity provider, scaled out through Redis.',
-    endpoints: { streamableHttp: `${base}/mcp`, legacySse: { stream: `${base}/sse`, messages: `${base}/message` } },
+    endpoints: {
+      streamableHttp: `${base}/mcp`,
+      legacySse: { stream: `${base}/sse`, messages: `${base}/message` },
+      ...(rt.config.authMode === 'internal' && { mySessions: `${base}/my` }),
+    },
     protocolVersions: SUPPORTED_VERSIONS,
     authorization: {
       mode: rt.config.authMode,
@@ -103,6 +107,7 @@ function html(landing: Landing): string {
   const signIn =
     auth.mode === 'internal'
       ? `<p>Clients sign in with OAuth 2.1 against this server's own authorization server, which sends you to a <strong>fake identity provider</strong>: pick any user id there (it is remembered in your browser), approve, and your client gets a token for that user. Every session and task belongs to the user who made it.</p>
+<p>To watch your own sessions, live on every instance, and tap one session's messages as they cross: <a id="my-sessions" href="${e(landing.endpoints.mySessions ?? '')}">my sessions</a> (the same sign-in).</p>
 <p class="note">Protected resource metadata: <code id="resource-metadata">${e(auth.protectedResourceMetadata ?? '')}</code></p>`
       : auth.mode === 'external'
         ? `<p>Clients sign in with the identity provider named in the <a href="${e(auth.protectedResourceMetadata ?? '')}">protected resource metadata</a>.</p>`

@@ -15,12 +15,18 @@ const ROUTES = new Set([
   '/register',
   '/revoke',
   '/consent',
+  '/my',
+  '/my/login',
+  '/my/callback',
+  '/my/logout',
+  '/my/sessions',
 ]);
 
 function routeOf(path: string): string {
   if (ROUTES.has(path)) return path;
   if (path.startsWith('/.well-known/')) return '/.well-known/*';
   if (path.startsWith('/fakeupstreamauth/')) return '/fakeupstreamauth/*';
+  if (path.startsWith('/my/sessions/')) return '/my/sessions/*';
   return 'other';
 }
 

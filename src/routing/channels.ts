@@ -48,6 +48,10 @@ export const channels = {
   tasksAnswered: 'mcp:tasks:answered',
   /** List changes and resource updates of the 2026-07-28 era, for every instance's listen streams. */
   changeEvents: 'mcp:events',
+  /** Asks of the "my sessions" page: every instance answers with what it holds of one user's sessions. */
+  censusAsk: 'mcp:console:ask',
+  /** Answers to one instance's asks. */
+  censusReplies: (instanceId: string) => `mcp:console:replies:${instanceId}`,
 };
 
 /** Prefix that, cut from a toClient channel name, leaves the stream key. */

@@ -119,6 +119,42 @@ export const ControlEnvelopeSchema = z.discriminatedUnion('type', [
 ]);
 export type ControlEnvelope = z.infer<typeof ControlEnvelopeSchema>;
 
+/**
+ * On mcp:console:ask: an instance wants every instance's view of one user's
+ * sessions (the "my sessions" page). Low rate: one per page refresh.
+ */
+export const CensusAskSchema = z.object({
+  v: z.literal(ENVELOPE_VERSION),
+  askId: z.string().max(64),
+  /** Where to answer: the asking instance's reply channel. */
+  replyTo: z.string().max(128),
+  userId: z.string().min(1).max(512),
+  sessionIds: z.array(z.string().max(64)).max(1000),
+});
+export type CensusAsk = z.infer<typeof CensusAskSchema>;
+
+const count = z.number().int().min(0).max(1_000_000);
+
+/** What one instance holds of one session. */
+export const SessionHoldingSchema = z.object({
+  /** Present on the instance running the session. */
+  owned: z
+    .object({ inFlight: count, standaloneOpen: z.boolean(), lastActivity: z.number().int().min(0) })
+    .optional(),
+  /** Client event streams this instance serves for the session. */
+  streams: z.object({ request: count, standalone: count, legacy: count }),
+});
+export type SessionHolding = z.infer<typeof SessionHoldingSchema>;
+
+/** On the asker's mcp:console:replies:{instanceId}: one instance's answer. */
+export const CensusReplySchema = z.object({
+  v: z.literal(ENVELOPE_VERSION),
+  askId: z.string().max(64),
+  instanceId: z.string().max(64),
+  sessions: z.record(z.string().max(64), SessionHoldingSchema),
+});
+export type CensusReply = z.infer<typeof CensusReplySchema>;
+
 export const envelope = {
   message: (
     message: JSONRPCMessage,

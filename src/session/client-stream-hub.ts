@@ -81,6 +81,17 @@ export class ClientStreamHub {
     return detach;
   }
 
+  /** Streams of the session waiting here, by kind. */
+  streamsOf(sessionId: string): { request: number; standalone: number } {
+    let request = 0;
+    let standalone = 0;
+    for (const [key, sinks] of this.sessions.get(sessionId)?.sinks ?? []) {
+      if (key === STANDALONE_STREAM) standalone += sinks.size;
+      else request += sinks.size;
+    }
+    return { request, standalone };
+  }
+
   /** The session as last verified here, while this instance still listens to it. */
   verified(sessionId: string): VerifiedSession | undefined {
     const entry = this.sessions.get(sessionId);

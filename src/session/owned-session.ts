@@ -89,6 +89,11 @@ export class OwnedSession implements StandaloneListener {
     return this.transport.inflightCount;
   }
 
+  /** What the session is doing here now (the "my sessions" page). */
+  holding(): { inFlight: number; standaloneOpen: boolean; lastActivity: number } {
+    return { inFlight: this.transport.inflightCount, standaloneOpen: this.standaloneStreams > 0, lastActivity: this.lastActivity };
+  }
+
   /** The session as the store keeps it. */
   record(): SessionRecord {
     return {

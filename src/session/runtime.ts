@@ -15,6 +15,7 @@ import { HeldStreams } from './held-streams.js';
 import { InstanceLease } from './instance-lease.js';
 import { OwnerWatch } from './owner-watch.js';
 import { SessionDirectory } from './session-directory.js';
+import { SessionCensus } from './session-census.js';
 import { SessionHost } from './session-host.js';
 
 /** Counts the request streams in progress, so that a shutdown can let them finish. */
@@ -44,6 +45,8 @@ export interface Runtime {
   /** Task records, the bound per user, and the tasks running here. */
   tasks: InstanceTasks;
   hub: ClientStreamHub;
+  /** Every instance's view of one user's sessions (the "my sessions" page). */
+  census: SessionCensus;
   watch: OwnerWatch;
   held: HeldStreams;
   /** HTTP requests this instance is answering (request streams). */
@@ -92,6 +95,8 @@ export async function startRuntime(config: Config, store: Backend, logger: Logge
     observer: metrics,
   });
   const hub = new ClientStreamHub(backend.bus, config.subscriptionGraceMs, log);
+  const census = new SessionCensus(instanceId, backend.bus, host, hub, log);
+  await census.start();
   const watch = new OwnerWatch(lease, log);
   const held = new HeldStreams(directory, backend.kv, STANDALONE_LEASE_MS, config.sessionIdleTimeoutMs, log);
   let deliveries = 0;
@@ -113,6 +118,7 @@ export async function startRuntime(config: Config, store: Backend, logger: Logge
     host,
     tasks,
     hub,
+    census,
     watch,
     held,
     requests,
@@ -136,6 +142,7 @@ export async function startRuntime(config: Config, store: Backend, logger: Logge
       })();
       await Promise.all([host.releaseAll('instance stopping', deadline), streamsDone]);
       await tasks.runs.stop();
+      await census.stop();
       await lease.stop();
     },
   };

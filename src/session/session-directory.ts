@@ -21,6 +21,17 @@ export interface SessionRecord {
   state: string;
 }
 
+/** A session as read back from the store. */
+export interface StoredSession {
+  sessionId: string;
+  userId: string;
+  meta: SessionMeta;
+  /** JSON of the persisted state, when there is one. */
+  state: string | null;
+  /** When the session was last active (ms since epoch), as its idle TTL tells. */
+  lastActivity: number;
+}
+
 const META_CACHE_LIMIT = 10_000;
 
 /**
@@ -51,6 +62,28 @@ export class SessionDirectory {
    */
   admit(userId: string, sessionId: string, limit: number): Promise<boolean> {
     return this.kv.addBounded(keys.userSessions(userId), sessionId, Date.now() + this.idleTtlMs, limit, this.idleTtlMs);
+  }
+
+  /** Ids of the user's live sessions (at most `max`, the latest to expire first). */
+  sessionsOf(userId: string, max: number): Promise<string[]> {
+    return this.kv.boundedMembers(keys.userSessions(userId), max);
+  }
+
+  /**
+   * A session as stored, read without touching it (looking is not activity):
+   * its owner, meta, state and when it was last active (its owner key's TTL is
+   * reset by every request and by its owner while busy). Undefined when gone.
+   */
+  async peek(sessionId: string): Promise<StoredSession | undefined> {
+    const [userId, meta, state, [ttlLeft]] = await Promise.all([
+      this.kv.get(keys.sessionOwner(sessionId)),
+      this.meta(sessionId),
+      this.kv.get(keys.sessionState(sessionId)),
+      this.kv.remainingTtl([keys.sessionOwner(sessionId)]),
+    ]);
+    if (userId === null || !meta) return undefined;
+    const lastActivity = Date.now() - Math.max(0, this.idleTtlMs - (ttlLeft ?? 0));
+    return { sessionId, userId, meta, state, lastActivity };
   }
 
   /** The owner's user id (refreshing the session's idle TTL), or null when there is no such session. */

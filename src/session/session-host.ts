@@ -93,6 +93,12 @@ export class SessionHost {
     return this.sessions.has(sessionId);
   }
 
+  /** The session, when this instance runs it for this user. */
+  owned(sessionId: string, userId: string): OwnedSession | undefined {
+    const session = this.sessions.get(sessionId);
+    return session?.userId === userId ? session : undefined;
+  }
+
   /**
    * Mints a session run by this instance and starts its Server. Throws
    * LimitExceeded when the instance holds its bound of sessions, or the user

@@ -328,3 +328,30 @@ export class TestOAuthProvider implements OAuthClientProvider {
     if (scope === 'all' || scope === 'tokens') this.savedTokens = undefined;
   }
 }
+
+/** The `name=value` of a cookie a response sets. */
+export function setCookie(headers: Headers, name: string): string | undefined {
+  return headers
+    .getSetCookie()
+    .map((line) => line.split(';')[0]!)
+    .find((pair) => pair.startsWith(`${name}=`) && pair.length > name.length + 1);
+}
+
+/**
+ * Signs a browser in to the "my sessions" page of the instance at `url` as
+ * `userId` (the built-in client's flow: /my/login, consent, the fake IdP,
+ * /my/callback), every hop on that instance; returns the session cookie.
+ */
+export async function mySessionsCookie(url: string, userId: string): Promise<string> {
+  const host = new URL(url).host;
+  const onInstance = (target: URL) => Object.assign(new URL(target), { host });
+  const login = await fetch(`${url}/my/login`, { redirect: 'manual' });
+  const signInCookie = setCookie(login.headers, 'mcp_my_sign_in');
+  if (login.status !== 302 || !signInCookie) throw new Error(`/my/login answered ${login.status}`);
+  const response = await actAsUser(login.headers.get('location')!, userId, { rewrite: onInstance });
+  const callback = onInstance(response.location);
+  const done = await fetch(callback, { headers: { cookie: signInCookie }, redirect: 'manual' });
+  const session = setCookie(done.headers, 'mcp_my_session');
+  if (done.status !== 302 || !session) throw new Error(`/my/callback answered ${done.status}: ${await done.text()}`);
+  return session;
+}

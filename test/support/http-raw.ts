@@ -218,3 +218,50 @@ export function headerList(value: string | null | undefined): string[] {
     .map((v) => v.trim().toLowerCase())
     .filter(Boolean);
 }
+
+/** Reads an SSE response event by event (named events included), as they arrive. */
+export function sseEventReader(response: Response) {
+  const reader = response.body!.getReader();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  const queue: SseEvent[] = [];
+  return {
+    /** The next event, or undefined when the stream ended. */
+    async next(): Promise<SseEvent | undefined> {
+      for (;;) {
+        if (queue.length > 0) return queue.shift();
+        const { value, done } = await reader.read();
+        if (done) return undefined;
+        buffer += decoder.decode(value, { stream: true });
+        const end = buffer.lastIndexOf('\n\n');
+        if (end < 0) continue;
+        queue.push(...parseSse(buffer.slice(0, end + 2)));
+        buffer = buffer.slice(end + 2);
+      }
+    },
+    /** The next event named `name` for which `match` holds (others are skipped), within `timeoutMs`. */
+    async until(name: string, match: (data: any) => boolean = () => true, timeoutMs = 5000): Promise<any> {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no '${name}' event within ${timeoutMs} ms`)), timeoutMs);
+      });
+      try {
+        return await Promise.race([
+          (async () => {
+            for (;;) {
+              const event = await this.next();
+              if (!event) throw new Error(`stream ended before a '${name}' event`);
+              if (event.event !== name) continue;
+              const data = JSON.parse(event.data);
+              if (match(data)) return data;
+            }
+          })(),
+          timeout,
+        ]);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    cancel: () => reader.cancel().catch(() => undefined),
+  };
+}

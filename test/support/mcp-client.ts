@@ -68,3 +68,11 @@ export async function connectLegacySse(streamUrl: string, postUrl: string, optio
   await client.connect(transport);
   return { client, transport };
 }
+
+/** An SDK client on Streamable HTTP with a bearer token (a signed-in user), on one instance; with its session id. */
+export async function connectWithToken(url: string, token: string, name = 'test-client', version = '1.0.0') {
+  const client = new Client({ name, version }, { capabilities: {} });
+  const transport = new StreamableHTTPClientTransport(new URL('/mcp', url), { requestInit: { headers: { Authorization: `Bearer ${token}` } } });
+  await client.connect(transport);
+  return { client, transport, sessionId: transport.sessionId! };
+}

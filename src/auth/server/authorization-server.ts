@@ -2,6 +2,7 @@ import express, { type RequestHandler, type Router } from 'express';
 import type { Logger } from '../../observability/logger.js';
 import type { KeyValueStore } from '../../routing/kv.js';
 import { FakeUpstreamIdp } from '../idp/fake-idp.js';
+import { FirstPartySignIn, firstPartyClient } from './first-party-sign-in.js';
 import type { RevocationFeed } from '../revocations.js';
 import type { AuthUrls } from '../urls.js';
 import { ClientsStore } from './clients-store.js';
@@ -33,6 +34,8 @@ export interface AuthorizationServer {
   router: Router;
   /** Local introspection, for the resource server in the same process. */
   tokens: TokenService;
+  /** Signs browsers in to the server's own pages, as its built-in client. */
+  signIn: FirstPartySignIn;
 }
 
 /**
@@ -48,7 +51,7 @@ export function createAuthorizationServer(deps: {
   logger: Logger;
 }): AuthorizationServer {
   const { kv, urls, limiters, feed, logger } = deps;
-  const clients = new ClientsStore(new ClientModel(kv));
+  const clients = new ClientsStore(new ClientModel(kv), [firstPartyClient(urls)]);
   const pending = new PendingAuthorizationModel(kv);
   const codes = new AuthorizationCodeModel(kv);
   const tokens = new TokenService(kv, feed, logger);
@@ -74,5 +77,5 @@ export function createAuthorizationServer(deps: {
   router.use('/fakeupstreamauth/authorize', idp.authorizeRoute());
   router.use('/fakeupstreamauth/callback', upstreamCallbackEndpoint({ pending, codes, upstream: idp, urls, limiter: limiters.idp }));
   router.use(oauthErrorHandler(logger));
-  return { router, tokens };
+  return { router, tokens, signIn: new FirstPartySignIn(provider, tokens, urls) };
 }

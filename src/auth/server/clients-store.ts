@@ -47,18 +47,22 @@ export function redirectUriProblem(value: string): string | undefined {
  * authentication (endpoints/client-auth.ts) runs before its handlers.
  */
 export class ClientsStore implements OAuthRegisteredClientsStore {
-  constructor(readonly model: ClientModel) {}
+  /** `builtIn`: the server's own clients (never stored, never expiring), found before the registered ones. */
+  constructor(
+    readonly model: ClientModel,
+    private readonly builtIn: readonly ClientRecord[] = [],
+  ) {}
 
   /** For the SDK's handlers, which answer 500 to anything but an OAuthError: a store failure is temporarily_unavailable. */
   getClient(clientId: string): Promise<OAuthClientInformationFull | undefined> {
     return oauthErrors(async () => {
-      const record = await this.model.find(clientId);
+      const record = await this.findRecord(clientId);
       return record ? publicView(record) : undefined;
     });
   }
 
-  findRecord(clientId: string): Promise<ClientRecord | undefined> {
-    return this.model.find(clientId);
+  async findRecord(clientId: string): Promise<ClientRecord | undefined> {
+    return this.builtIn.find((client) => client.client_id === clientId) ?? this.model.find(clientId);
   }
 
   /**

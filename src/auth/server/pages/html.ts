@@ -49,13 +49,16 @@ export interface Page {
   secure: boolean;
   /** Constant CSS added to the pages' own (a wider layout, say), under the same nonce. */
   style?: string;
+  /** The page's script may fetch from this origin (connect-src 'self'): live pages. */
+  connectSelf?: boolean;
 }
 
 /**
- * Sends one of our three HTML pages (consent, fake IdP, 400 for a bad redirect
- * URI). helmet's headers stay, but two: the CSP is replaced by a stricter one
- * (nothing loads; only the inline style and script carrying this response's
- * nonce run), and the referrer policy is same-origin (see below).
+ * Sends one of our HTML pages (consent, fake IdP, 400 for a bad redirect
+ * URI, the landing page, "my sessions"). helmet's headers stay, but two: the
+ * CSP is replaced by a stricter one (nothing loads; only the inline style and
+ * script carrying this response's nonce run; a live page may fetch from its
+ * own origin), and the referrer policy is same-origin (see below).
  */
 export function sendPage(res: Response, page: Page): void {
   const nonce = randomBytes(16).toString('base64');
@@ -65,6 +68,7 @@ export function sendPage(res: Response, page: Page): void {
     `script-src 'nonce-${nonce}'`,
     `style-src 'nonce-${nonce}'`,
     "img-src 'self' data:",
+    ...(page.connectSelf ? ["connect-src 'self'"] : []),
     `form-action ${formAction}`,
     "frame-ancestors 'none'",
     "base-uri 'none'",
