@@ -13,6 +13,7 @@ import { signIn } from './support/auth-flow.js';
 import { expectServed } from './support/abuse.js';
 import { mcpHeaders, openSession, post, sseMessages, toolCall } from './support/raw-mcp.js';
 import { startPrivateRedis, type PrivateRedis } from './support/redis-server.js';
+import { keys } from '../src/routing/channels.js';
 
 let redis: PrivateRedis;
 let admin: ReturnType<typeof createClient>;
@@ -45,7 +46,7 @@ test('100 resumes with made-up Last-Event-IDs on a full log: each answered at on
   // Fill the log to its bounds: thousands of progress messages.
   const batch = Array.from({ length: 50 }, (_, i) => toolCall(i + 1, 'longRunningOperation', { duration: 1, steps: 100 }, `p${i}`));
   await (await post(B, sessionId, batch, undefined, alice)).text();
-  const logKey = `mcp:session:${sessionId}:events`;
+  const logKey = keys.sessionEvents(sessionId);
   expect(await admin.lLen(logKey)).toBeGreaterThan(500);
   const logBytes = Number(await admin.memoryUsage(logKey));
   expect(logBytes).toBeGreaterThan(100_000);

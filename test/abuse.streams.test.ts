@@ -15,6 +15,7 @@ import { startPrivateRedis, type PrivateRedis } from './support/redis-server.js'
 import { acceptedSockets, expectServed, rssMB, sampleMax, unreadResponse } from './support/abuse.js';
 import { parseSse } from './support/http-raw.js';
 import { mcpHeaders, openSession, post, sseMessages, sseReader, toolCall, waitUntil } from './support/raw-mcp.js';
+import { keys } from '../src/routing/channels.js';
 
 const BOUND = 64 * 1024;
 /**
@@ -288,7 +289,7 @@ describe('clients that leave while their request is looked up (Redis paused)', (
       ...Array.from({ length: 10 }, (_, i) => leaving({ method: 'POST', headers: mcpHeaders(undefined, sessionId), body: JSON.stringify(toolCall(i + 1, 'echo', { message: 'x' })) })),
     ]);
     await waitUntil(
-      async () => server.runtime.streams.held() === 0 && server.runtime.requests.active === 0 && (await admin.exists(`mcp:session:${sessionId}:standalone`)) === 0,
+      async () => server.runtime.streams.held() === 0 && server.runtime.requests.active === 0 && (await admin.exists(keys.standaloneHolder(sessionId))) === 0,
       5000,
       'nothing held',
     );

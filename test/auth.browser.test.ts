@@ -6,6 +6,7 @@
  * whose token gets 404 on the first user's session. The pages run under their
  * CSP without a single violation, and hostile input stays text.
  */
+import { keys } from '../src/routing/channels.js';
 import { jest } from '@jest/globals';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -126,7 +127,7 @@ test('two users in two browser contexts: consent, IdP, code; the second user can
   expect(init.status).toBe(200);
   await init.text();
   const sessionId = init.headers.get('mcp-session-id')!;
-  expect(await deployment.servers[0]!.runtime.backend.kv.get(`session:${sessionId}:owner`)).toBe(userOne);
+  expect(await deployment.servers[0]!.runtime.backend.kv.get(keys.sessionOwner(sessionId))).toBe(userOne);
 
   // The same browser later: the IdP page remembers the user (localStorage).
   const again = await startAuthorization(one.page);

@@ -5,6 +5,7 @@
  * on /mcp, shared by instances through Redis; X-Forwarded-For trusted only with
  * TRUST_PROXY; AUTH_MODE=none; configuration errors naming their variable.
  */
+import { keys } from '../src/routing/channels.js';
 import { ConfigError, loadConfig } from '../src/config.js';
 import type { RunningServer } from '../src/server.js';
 import { startAuthDeployment, type AuthDeployment } from './support/auth-instances.js';
@@ -255,7 +256,7 @@ describe('AUTH_MODE=none', () => {
     expect(response.status).toBe(200);
     await response.text();
     const sessionId = response.headers.get('mcp-session-id')!;
-    expect(await server.runtime.backend.kv.get(`session:${sessionId}:owner`)).toBe('anonymous');
+    expect(await server.runtime.backend.kv.get(keys.sessionOwner(sessionId))).toBe('anonymous');
     for (const path of ['/.well-known/oauth-authorization-server', '/.well-known/oauth-protected-resource/mcp', '/authorize', '/register', '/fakeupstreamauth/authorize']) {
       expect((await fetch(`${server.url}${path}`)).status).toBe(404);
     }

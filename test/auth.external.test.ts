@@ -4,6 +4,7 @@
  * and cached briefly; the audience must be ours; an unreachable authorization
  * server gives 503, never 401. No authorization server runs here.
  */
+import { keys } from '../src/routing/channels.js';
 import type { RunningServer } from '../src/server.js';
 import { startFakeAuthorizationServer, type FakeAuthorizationServer } from './support/auth-fake-introspection.js';
 import { HIGH_RATE_LIMITS } from './support/auth-instances.js';
@@ -81,7 +82,7 @@ describe.each([
     const { response } = await initialize(baseUri, bearer);
     expect(response.status).toBe(200);
     const sessionId = response.headers.get('mcp-session-id')!;
-    expect(await server.runtime.backend.kv.get(`session:${sessionId}:owner`)).toBe('ext-alice');
+    expect(await server.runtime.backend.kv.get(keys.sessionOwner(sessionId))).toBe('ext-alice');
     // Introspection authenticated as our client (client_secret_basic, form-encoded credentials).
     const call = as.calls[before]!;
     expect(call.token).toBe(bearer);

@@ -10,14 +10,15 @@ import { channels } from '../src/routing/channels.js';
 import { startChildInstance, startInstance, type ChildInstance } from './support/instances.js';
 import { openSession, post, sseMessages, toolCall, waitUntil } from './support/raw-mcp.js';
 import { startPrivateRedis, type PrivateRedis } from './support/redis-server.js';
+import { streamChannels, subscribedChannels } from './support/redis-subscriptions.js';
 
 let redis: PrivateRedis;
 let admin: ReturnType<typeof createClient>;
 
-/** Channels plus patterns subscribed on the whole Redis server. */
+/** Channels (classic and sharded) plus patterns subscribed on the whole Redis server. */
 async function redisSubscriptions(): Promise<number> {
-  const [channelList, patterns] = await Promise.all([admin.pubSubChannels(), admin.pubSubNumPat()]);
-  return channelList.length + Number(patterns);
+  const { channels, patterns } = await subscribedChannels(admin);
+  return channels.length + patterns;
 }
 
 beforeAll(async () => {
@@ -50,7 +51,7 @@ describe('in-process instances on one Redis', () => {
   test('100 in-flight requests aborted by the client: process alive, subscriptions back to baseline', async () => {
     const sessionId = await openSession(owner.url);
     // Baseline: the owner's two session channels, and no stream subscription lingering anywhere.
-    await waitUntil(async () => Number(await admin.pubSubNumPat()) === 0, 3000, 'no stream subscriptions');
+    await waitUntil(async () => (await streamChannels(admin)).length === 0, 3000, 'no stream subscriptions');
     const baseline = await redisSubscriptions();
     // The edge's own subscriptions before the calls: the instance's change-event channel.
     const edgeBaseline = edge.runtime.backend.bus.subscriptionCount();
@@ -83,7 +84,7 @@ describe('in-process instances on one Redis', () => {
     const watcher = admin.duplicate();
     await watcher.connect();
     const routed: unknown[] = [];
-    await watcher.subscribe(channels.toServer(sessionId), (raw) => routed.push((JSON.parse(raw) as { message: { id?: unknown } }).message.id));
+    await watcher.sSubscribe(channels.toServer(sessionId), (raw) => routed.push((JSON.parse(raw) as { message: { id?: unknown } }).message.id));
     const url = new URL(edge.url);
     const body = JSON.stringify(toolCall('half', 'echo', { message: 'never complete' }));
     await Promise.all(
@@ -141,8 +142,8 @@ describe('in-process instances on one Redis', () => {
     const elapsed = Date.now() - started;
     expect(messages.at(-1)).toMatchObject({ id: 3, error: { code: -32001 } });
     expect(elapsed).toBeLessThan(4000);
-    // Stream subscriptions are the only pattern subscriptions: none may remain.
-    await waitUntil(async () => Number(await admin.pubSubNumPat()) === 0, 3000, 'stream subscription released');
+    // No stream's channel may remain subscribed.
+    await waitUntil(async () => (await streamChannels(admin)).length === 0, 3000, 'stream subscription released');
   });
 
   test('garbage published on a session channel is dropped; the session keeps working', async () => {

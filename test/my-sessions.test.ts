@@ -14,7 +14,7 @@ import { actAsUser, freshUserWithId, mySessionsCookie, setCookie } from './suppo
 import { authBackendCases, authDeploymentForSuite, startAuthDeployment } from './support/auth-instances.js';
 import { sseEventReader } from './support/http-raw.js';
 import { connectWithToken } from './support/mcp-client.js';
-import { mcpHeaders, toolCall, waitUntil } from './support/raw-mcp.js';
+import { mcpHeaders, openSession, post, sseMessages, toolCall, waitUntil } from './support/raw-mcp.js';
 
 jest.setTimeout(60_000);
 
@@ -165,11 +165,11 @@ describe.each(authBackendCases())('my sessions (%s)', (_name, start) => {
       const marker = `tap-${randomUUID()}`;
       await session.client.callTool({ name: 'echo', arguments: { message: marker } });
       const call = await events.until('tap', (e) => e.kind === 'message' && e.message.method === 'tools/call');
-      expect(call).toMatchObject({ direction: 'client-to-server', channel: `mcp:shttp:toserver:${session.sessionId}` });
+      expect(call).toMatchObject({ direction: 'client-to-server', channel: `mcp:shttp:toserver:{${session.sessionId}}` });
       expect(call.message.params).toEqual({ name: 'echo', arguments: { message: marker } });
       expect(call).not.toHaveProperty('principal');
       const reply = await events.until('tap', (e) => e.direction === 'server-to-client' && e.message?.id === call.message.id);
-      expect(reply.channel.startsWith(`mcp:shttp:toclient:${session.sessionId}:`)).toBe(true);
+      expect(reply.channel.startsWith(`mcp:shttp:toclient:{${session.sessionId}}:`)).toBe(true);
       expect(reply.message.result.content).toEqual([{ type: 'text', text: `Echo: ${marker}` }]);
 
       // The session ends (DELETE): the tap says so and ends.
@@ -216,5 +216,72 @@ describe('taps are open streams: bounded per user, and a second user stays serve
       await mine.client.close();
       await theirs.client.close();
     }
+  });
+});
+
+describe.each(authBackendCases({ SESSION_EVICT_AFTER_S: '1' }))('a tap changes nothing for the session it watches (%s)', (_name, start) => {
+  const suite = authDeploymentForSuite(start);
+
+  test('an evicted session is rebuilt at its next call while tapped, the tap follows it there, and DELETE ends both at once', async () => {
+    const [userId, token] = await freshUserWithId(suite.base, 'evicted');
+    const sessionId = await openSession(suite.B, token);
+    const cookie = await mySessionsCookie(suite.A, userId);
+    const controller = new AbortController();
+    try {
+      const tap = await openTap(suite.A, sessionId, cookie, controller.signal);
+      const events = sseEventReader(tap);
+      await events.until('ready');
+      const owner = suite.deployment.servers.at(-1)!.runtime;
+      await waitUntil(() => !owner.host.has(sessionId), 5000, 'the idle session evicted');
+
+      // Nobody runs the session now; the tap must not pass for its runner: the call is taken over and answered.
+      const call = async (id: number, via: string) => {
+        const reply = await post(via, sessionId, toolCall(id, 'echo', { message: `call ${id}` }), undefined, token);
+        return sseMessages(await reply.text()).at(-1)?.result?.content?.[0]?.text;
+      };
+      expect(await call(1, suite.A)).toBe('Echo: call 1');
+      // The owner that rebuilt it hears the tap's next renewal (every 5 s) and copies from then on.
+      let id = 2;
+      const seen = events.until('tap', (e) => e.kind === 'message' && e.message.method === 'tools/call', 12_000);
+      const calling = (async () => {
+        let done = false;
+        void seen.then(() => (done = true), () => (done = true));
+        while (!done) {
+          expect(await call(id, suite.A)).toBe(`Echo: call ${id}`);
+          id += 1;
+          await new Promise((resolve) => setTimeout(resolve, 250));
+        }
+      })();
+      expect((await seen).message.params.arguments.message).toMatch(/^call \d+$/);
+      await calling;
+
+      const started = Date.now();
+      const deleted = await fetch(`${suite.B}/mcp`, { method: 'DELETE', headers: mcpHeaders(token, sessionId) });
+      expect(deleted.status).toBe(200);
+      expect(Date.now() - started).toBeLessThan(1000);
+      expect((await events.until('end')).reason).toMatch(/session ended/);
+    } finally {
+      controller.abort();
+    }
+  });
+});
+
+describe('the "my sessions" data is rate-limited per user like the MCP endpoints; another user stays served', () => {
+  let deployment: Awaited<ReturnType<typeof startAuthDeployment>>;
+  beforeAll(async () => {
+    deployment = await startAuthDeployment(undefined, 1, { RATE_LIMIT_MCP_PER_USER_PER_MINUTE: '3' });
+  });
+  afterAll(() => deployment?.stop());
+
+  test("a user's fourth list within the minute is refused with 429 naming the setting; another user's is served", async () => {
+    const url = deployment.urls[0]!;
+    const cookie = await mySessionsCookie(url, `busy-${randomUUID()}`);
+    const other = await mySessionsCookie(url, `calm-${randomUUID()}`);
+    for (let i = 0; i < 3; i++) expect((await fetch(`${url}/my/sessions`, { headers: { cookie } })).status).toBe(200);
+    const refused = await fetch(`${url}/my/sessions`, { headers: { cookie } });
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
+    expect(JSON.stringify(await refused.json())).toContain('RATE_LIMIT_MCP_PER_USER_PER_MINUTE');
+    expect((await fetch(`${url}/my/sessions`, { headers: { cookie: other } })).status).toBe(200);
   });
 });

@@ -4,6 +4,7 @@
  * transparently to the SDK client (same session id, no new initialize), with
  * its state. On both backends.
  */
+import { channels } from '../src/routing/channels.js';
 import type { RunningServer } from '../src/server.js';
 import { backendCases } from './support/backends.js';
 import { startInstance } from './support/instances.js';
@@ -132,19 +133,22 @@ describe('a message that arrives while its session is being evicted (Redis, two 
     await Promise.all([owner?.stop(), edge?.stop()]);
   });
 
-  // PUBLISH counts the owner as a receiver until Redis has processed its UNSUBSCRIBE; whatever
+  // SPUBLISH counts the owner as a receiver until Redis has processed its SUNSUBSCRIBE; whatever
   // reaches the owner meanwhile must be served there (or handed on), neither dropped nor failed.
   test('is served, not lost, when it reaches the owner while the owner unsubscribes', async () => {
     const sessionId = await openSession(owner.url);
     // The owner's UNSUBSCRIBE takes one Redis round trip; under load, longer. Widen that window
     // to 300 ms (white box: the RedisBus's subscriber connection) so that a message lands in it.
     // The runtime's bus counts messages for the metrics; the RedisBus is underneath.
-    const subscriber = ((owner.runtime.backend.bus as unknown as { inner: unknown }).inner as { subscriber: { unsubscribe: (...args: unknown[]) => Promise<unknown> } })
+    // A session's channels are sharded: its owner leaves them with SUNSUBSCRIBE.
+    const subscriber = ((owner.runtime.backend.bus as unknown as { inner: unknown }).inner as { subscriber: { sUnsubscribe: (...args: unknown[]) => Promise<unknown> } })
       .subscriber;
-    const original = subscriber.unsubscribe.bind(subscriber);
+    const original = subscriber.sUnsubscribe.bind(subscriber);
     let unsubscribeStarted!: () => void;
     const started = new Promise<void>((resolve) => (unsubscribeStarted = resolve));
-    subscriber.unsubscribe = async (...args: unknown[]) => {
+    subscriber.sUnsubscribe = async (...args: unknown[]) => {
+      // Only the owner leaving the session's toserver channel (not an edge's stream channel).
+      if (String(args[0]) !== channels.toServer(sessionId)) return original(...args);
       unsubscribeStarted();
       await sleep(300);
       return original(...args);
@@ -157,7 +161,7 @@ describe('a message that arrives while its session is being evicted (Redis, two 
       expect(messages.at(-1)).toMatchObject({ id: 1, result: { content: [{ type: 'text', text: 'Echo: during eviction' }] } });
       expect(Date.now() - sent).toBeLessThan(3000);
     } finally {
-      subscriber.unsubscribe = original;
+      subscriber.sUnsubscribe = original;
     }
   }, 15_000);
 });

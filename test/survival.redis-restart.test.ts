@@ -10,6 +10,7 @@ import { channels, keys } from '../src/routing/channels.js';
 import { startChildInstance, type ChildInstance } from './support/instances.js';
 import { openSession, post, sseMessages, sseReader, toolCall, waitUntil } from './support/raw-mcp.js';
 import { startPrivateRedis, type PrivateRedis } from './support/redis-server.js';
+import { streamChannels, subscribedChannels } from './support/redis-subscriptions.js';
 import { connectAdmin, instanceIdOfChild, sleep, type RedisAdmin } from './support/survival-helpers.js';
 
 const SETTINGS = { SUBSCRIPTION_GRACE_MS: '100', REQUEST_TIMEOUT_S: '3', INSTANCE_LEASE_TTL_MS: '3000' };
@@ -48,10 +49,7 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-async function subscriptions() {
-  const [list, patterns] = await Promise.all([admin.pubSubChannels(), admin.pubSubNumPat()]);
-  return { channels: [...list].sort(), patterns: Number(patterns) };
-}
+const subscriptions = () => subscribedChannels(admin);
 
 /**
  * Each live session's two channels, and each instance's fixed ones: the change-event channel (2026-07-28
@@ -82,8 +80,8 @@ test('Redis restarted under load: 503 + Retry-After while down, then old and new
   for (const [server, id] of [[a, idA], [a, idA], [b, idB]] as const) owners.set(await openSession(server.url), id);
   const sessions = [...owners.keys()];
 
-  // Baseline: every subscription is one of a live session's two channels (the owner's); no stream pattern lingers.
-  await waitUntil(async () => (await subscriptions()).patterns === 0, 3000, 'no stream subscriptions before the restart');
+  // Baseline: every subscription is one of a live session's two channels (the owner's); no stream's channel lingers.
+  await waitUntil(async () => (await streamChannels(admin)).length === 0, 3000, 'no stream subscriptions before the restart');
   const baseline = await subscriptions();
   expect(baseline.channels).toEqual([...sessionChannels(sessions)].sort());
 
@@ -208,11 +206,11 @@ test('Redis restarted under load: 503 + Retry-After while down, then old and new
   }
 
   // Each session is run by exactly one instance: one subscriber on its toserver channel.
-  const numsub = await admin.pubSubNumSub([...sessions, ...fresh].map((id) => channels.toServer(id)));
+  const numsub = await admin.pubSubShardNumSub([...sessions, ...fresh].map((id) => channels.toServer(id)));
   for (const count of Object.values(numsub)) expect(Number(count)).toBe(1);
 
   // No leaked subscription: once the edges' grace has passed, exactly each live session's two
-  // channels (and the change-event channel), and no pattern (no request stream is open).
+  // channels (and the instances' own), no stream's channel (none is open) and no pattern.
   const expected = sessionChannels([...sessions, ...fresh]);
   const leaks = async () => {
     const now = await subscriptions();

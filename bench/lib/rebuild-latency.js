@@ -2,6 +2,7 @@
 // eviction) against the same session once it is resident again.
 import { percentile } from './load.js';
 import { timeEcho } from './session-load.js';
+import { keys as sessionKeys } from '../../dist/routing/channels.js';
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -37,7 +38,7 @@ async function rebuildChunk(ctx, chunk) {
   for (const { k, index } of chunk) {
     const id = ctx.ids[index];
     const target = k % 2 === 0 ? ctx.creator[index] : 1 - ctx.creator[index];
-    const holder = await ctx.statsClient.get(`mcp:session:${id}:instance`);
+    const holder = await ctx.statsClient.get(sessionKeys.sessionInstance(id));
     const rebuiltMs = await timeEcho(ctx.agent, ctx.urls[target], id, 2, ctx.timeoutMs);
     const residentMs = await timeEcho(ctx.agent, ctx.urls[target], id, 3, ctx.timeoutMs);
     rows.push({ index, target, sameInstance: target === ctx.creator[index], wasEvicted: holder === '', rebuiltMs, residentMs, lastCallAt: performance.now() });

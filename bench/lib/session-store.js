@@ -1,5 +1,7 @@
 // What the sessions cost in Redis, read from a private Redis over the bench's own
 // connection: memory, key counts, per-key sizes, and which sessions are in memory.
+import { keys as sessionKeys } from '../../dist/routing/channels.js';
+
 const INSTANCE_KEYS = 'mcp:session:*:instance';
 
 /** Every key matching `pattern`, by SCAN (never KEYS: it would block Redis). */

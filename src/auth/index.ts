@@ -32,6 +32,9 @@ export interface BrowserAuth {
   seal: BrowserSessionSeal;
   /** Per-client rate limit of the sign-in steps (the authorization endpoint's). */
   limiter: RequestHandler;
+  /** The MCP endpoints' rate limits, per address and per user (after res.locals.principal is set), shared with them. */
+  perAddress: RequestHandler;
+  perUser: RequestHandler;
 }
 
 /**
@@ -56,7 +59,13 @@ export function createAuth(rt: Runtime): Auth {
     feed.start().catch((error: Error) => logger.warn('revocation feed not subscribed; verified tokens are not cached', { error: error.message }));
     const server = createAuthorizationServer({ kv: rt.backend.kv, urls, limiters, feed, logger });
     router = server.router;
-    browser = { signIn: server.signIn, seal: new BrowserSessionSeal(config.modern.requestStateKey, config.browserSessionTtlS), limiter: limiters.authorize };
+    browser = {
+      signIn: server.signIn,
+      seal: new BrowserSessionSeal(config.modern.requestStateKey, config.browserSessionTtlS),
+      limiter: limiters.authorize,
+      perAddress: limiters.mcp,
+      perUser: limiters.mcpUser,
+    };
     verifier = new CachingVerifier(server.tokens, { maxAgeMs: TOKEN_CACHE_MAX_AGE_MS, maxEntries: TOKEN_CACHE_MAX_ENTRIES, revocations: feed });
   } else {
     const lookup = new IntrospectionLookup({

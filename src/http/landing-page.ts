@@ -6,7 +6,6 @@ import { TEMPLATES_RESULT } from '../mcp/resources/index.js';
 import { STATIC_RESOURCES } from '../mcp/resources/static-resources.js';
 import { LIST_RESULT as TOOL_LIST } from '../mcp/tools/index.js';
 import { SUPPORTED_VERSIONS } from '../modern/wire.js';
-import { channels } from '../routing/channels.js';
 import type { Runtime } from '../session/runtime.js';
 
 /** How long the live figures (instances, sessions) are kept before they are read again. */
@@ -35,24 +34,16 @@ const FEATURES: Landing['features'] = {
   resources: { static: STATIC_RESOURCES.length, templates: TEMPLATES_RESULT.resourceTemplates.map((t) => t.uriTemplate) },
 };
 
-/**
- * Instances alive: every instance subscribes once to the change-event
- * channel, so Redis's subscriber count for it is the number of instances
- * connected (one command, read at most every STATUS_CACHE_MS).
- */
+/** Instances alive, from the registry every instance renews with its lease (read at most every STATUS_CACHE_MS). */
 function liveStatus(rt: Runtime): () => Promise<Landing['status']> {
   let cached: { at: number; value: Landing['status'] } | undefined;
   return async () => {
     if (cached && Date.now() - cached.at < STATUS_CACHE_MS) return cached.value;
-    let instancesAlive = 1;
-    const redis = rt.backend.redis;
-    if (redis) {
-      try {
-        const counts = await redis.pubSubNumSub(channels.changeEvents);
-        instancesAlive = Number(Object.values(counts)[0] ?? 1);
-      } catch {
-        instancesAlive = 0; // unknown: Redis did not answer
-      }
+    let instancesAlive: number;
+    try {
+      instancesAlive = await rt.lease.liveInstances();
+    } catch {
+      instancesAlive = 0; // unknown: Redis did not answer
     }
     const value = { instanceId: rt.instanceId, instancesAlive, sessionsOnThisInstance: rt.host.size, backend: rt.backend.kind };
     cached = { at: Date.now(), value };

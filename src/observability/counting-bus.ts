@@ -28,8 +28,6 @@ export function countingBus(bus: MessageBus, count: (direction: 'published' | 'r
     },
     subscribe: (channels, listener) => bus.subscribe(channels, wrap(listener)),
     unsubscribe: (channels, listener) => bus.unsubscribe(channels, wrap(listener)),
-    pSubscribe: (pattern, listener) => bus.pSubscribe(pattern, wrap(listener)),
-    pUnsubscribe: (pattern, listener) => bus.pUnsubscribe(pattern, wrap(listener)),
     subscriptionCount: () => bus.subscriptionCount(),
     watchSubscriber: (watcher) => bus.watchSubscriber(watcher),
   };

@@ -8,17 +8,17 @@ export interface SubscriberWatcher {
 
 /**
  * Publish/subscribe between instances. Implementations: Redis (shared by all
- * instances) and in-memory (the embedded single-process mode). Subscriptions are
- * per listener: a channel stays subscribed while any listener remains on it.
+ * instances; a session's channels sharded) and in-memory (the embedded
+ * single-process mode). Subscriptions are per listener: a channel stays
+ * subscribed while any listener remains on it. No patterns: a pattern cannot
+ * follow sharded channels, so every listener names its channels.
  */
 export interface MessageBus {
   /** Resolves to the number of subscribers that received it (this process's view on Redis). */
   publish(channel: string, message: string): Promise<number>;
   subscribe(channels: string[], listener: BusListener): Promise<void>;
   unsubscribe(channels: string[], listener: BusListener): Promise<void>;
-  pSubscribe(pattern: string, listener: BusListener): Promise<void>;
-  pUnsubscribe(pattern: string, listener: BusListener): Promise<void>;
-  /** Channels and patterns this process is subscribed to right now. */
+  /** Channels this process is subscribed to right now. */
   subscriptionCount(): number;
   /**
    * Tells when the subscriber connection is lost, and when it is back with every

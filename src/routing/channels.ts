@@ -34,14 +34,26 @@ export function requestIdOfStreamKey(key: string): RequestId | undefined {
   return undefined;
 }
 
+/**
+ * A session's hash tag: every key and channel of one session carries `{<sessionId>}`,
+ * so that on a Redis Cluster they all live in one slot (one node): its scripts
+ * and batches never span slots, and its channels use sharded pub/sub.
+ */
+const tag = (sessionId: string) => `{${sessionId}}`;
+
+/** Whether a channel is one session's: those are sharded (SPUBLISH/SSUBSCRIBE); the rest are classic. */
+export function isSessionChannel(channel: string): boolean {
+  return channel.includes('{');
+}
+
 export const channels = {
-  toServer: (sessionId: string) => `mcp:shttp:toserver:${sessionId}`,
-  toClient: (sessionId: string, streamKey: string) => `mcp:shttp:toclient:${sessionId}:${streamKey}`,
-  /** Every stream of one session; one pattern subscription serves all of a session's requests. */
-  toClientPattern: (sessionId: string) => `mcp:shttp:toclient:${sessionId}:*`,
-  control: (sessionId: string) => `mcp:control:${sessionId}`,
+  toServer: (sessionId: string) => `mcp:shttp:toserver:${tag(sessionId)}`,
+  toClient: (sessionId: string, streamKey: string) => `mcp:shttp:toclient:${tag(sessionId)}:${streamKey}`,
+  control: (sessionId: string) => `mcp:control:${tag(sessionId)}`,
   /** Server→client messages of a legacy HTTP+SSE session (one stream per session). */
-  sseToClient: (sessionId: string) => `mcp:sse:toclient:${sessionId}`,
+  sseToClient: (sessionId: string) => `mcp:sse:toclient:${tag(sessionId)}`,
+  /** Copies of a session's messages, both directions, from its owner while someone taps it ("my sessions"). */
+  tap: (sessionId: string) => `mcp:tap:${tag(sessionId)}`,
   /** Ids of tasks just cancelled, for the instance running each (one channel for all tasks). */
   tasksCancelled: 'mcp:tasks:cancelled',
   /** Ids of tasks whose questions were just answered (tasks/update), for the instance running each. */
@@ -54,26 +66,23 @@ export const channels = {
   censusReplies: (instanceId: string) => `mcp:console:replies:${instanceId}`,
 };
 
-/** Prefix that, cut from a toClient channel name, leaves the stream key. */
-export function streamKeyOfChannel(sessionId: string, channel: string): string {
-  return channel.slice(`mcp:shttp:toclient:${sessionId}:`.length);
-}
-
 export const keys = {
   /** → user id of the session's owner; TTL = idle timeout, refreshed by activity. */
-  sessionOwner: (sessionId: string) => `session:${sessionId}:owner`,
+  sessionOwner: (sessionId: string) => `session:${tag(sessionId)}:owner`,
   /** → JSON SessionMeta (transport, created at); never changes; same TTL as the owner key. */
-  sessionMeta: (sessionId: string) => `mcp:session:${sessionId}:meta`,
+  sessionMeta: (sessionId: string) => `mcp:session:${tag(sessionId)}:meta`,
   /** → id of the instance running the session now, or '' while none does (evicted, drained); same TTL. */
-  sessionInstance: (sessionId: string) => `mcp:session:${sessionId}:instance`,
+  sessionInstance: (sessionId: string) => `mcp:session:${tag(sessionId)}:instance`,
   /** → JSON PersistedSession (what initialize negotiated, feature state): enough to rebuild it anywhere; same TTL. */
-  sessionState: (sessionId: string) => `mcp:session:${sessionId}:state`,
-  /** Redis stream of the session's server→client messages, for Last-Event-ID replay; same TTL as the owner key. */
-  sessionEvents: (sessionId: string) => `mcp:session:${sessionId}:events`,
+  sessionState: (sessionId: string) => `mcp:session:${tag(sessionId)}:state`,
+  /** Redis list of the session's server→client messages, for Last-Event-ID replay; same TTL as the owner key. */
+  sessionEvents: (sessionId: string) => `mcp:session:${tag(sessionId)}:events`,
   /** → token of the HTTP request holding the session's standalone stream; short TTL, renewed by the holder. */
-  standaloneHolder: (sessionId: string) => `mcp:session:${sessionId}:standalone`,
+  standaloneHolder: (sessionId: string) => `mcp:session:${tag(sessionId)}:standalone`,
   /** → JSON InstanceInfo; the instance's liveness lease, renewed while it runs. */
   instanceLease: (instanceId: string) => `mcp:instance:${instanceId}:lease`,
+  /** → sorted set of the live instances' ids, each scored by when its lease expires; TTL = the lease TTL, renewed with the leases. */
+  instances: 'mcp:instances',
   /** → sorted set of the user's live session ids, each scored by when it expires (MAX_SESSIONS_PER_USER). */
   userSessions: (userId: string) => `mcp:user:${userId}:sessions`,
 };

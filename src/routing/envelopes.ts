@@ -116,6 +116,8 @@ export type ToClientEnvelope = z.infer<typeof ToClientEnvelopeSchema>;
 /** On mcp:control:{sessionId}. */
 export const ControlEnvelopeSchema = z.discriminatedUnion('type', [
   z.object({ v: z.literal(ENVELOPE_VERSION), type: z.literal('shutdown'), reason: z.string().max(1024) }),
+  /** Someone taps the session ("my sessions"): its owner copies its messages to mcp:tap:{sessionId} until then (epoch ms). */
+  z.object({ v: z.literal(ENVELOPE_VERSION), type: z.literal('tap'), untilMs: z.number().int().min(0) }),
 ]);
 export type ControlEnvelope = z.infer<typeof ControlEnvelopeSchema>;
 
@@ -193,6 +195,7 @@ export const envelope = {
   end: (reason: string, delivery?: string): ToClientEnvelope => ({ v: ENVELOPE_VERSION, type: 'end', reason, delivery }),
   terminated: (reason: string): ToClientEnvelope => ({ v: ENVELOPE_VERSION, type: 'terminated', reason }),
   shutdown: (reason: string): ControlEnvelope => ({ v: ENVELOPE_VERSION, type: 'shutdown', reason }),
+  tap: (untilMs: number): ControlEnvelope => ({ v: ENVELOPE_VERSION, type: 'tap', untilMs }),
   /** A message read back from the event log, as it was published. */
   stored: (event: StoredEvent): ToClientEnvelope =>
     envelope.reply(JSON.parse(event.message) as JSONRPCMessage, event.delivery, event.position),
@@ -210,6 +213,21 @@ export function serializeReply(messageJson: string, delivery?: string, position?
   return `${json},"message":${messageJson}}`;
 }
 
+export type TapDirection = 'client-to-server' | 'server-to-client' | 'control';
+
+/** On mcp:tap:{sessionId}: one envelope of the session as it crossed `channel`, copied by the owner. */
+export const TapMirrorSchema = z.object({
+  v: z.literal(ENVELOPE_VERSION),
+  direction: z.enum(['client-to-server', 'server-to-client', 'control']),
+  channel: z.string().max(1200),
+  envelope: z.unknown(),
+});
+
+/** A tap copy around an envelope already serialized (the owner copies what it sent or received, as it was). */
+export function serializeTapMirror(direction: TapDirection, channel: string, envelopeJson: string): string {
+  return `{"v":${ENVELOPE_VERSION},"direction":"${direction}","channel":${JSON.stringify(channel)},"envelope":${envelopeJson}}`;
+}
+
 /** Parses an envelope from the wire; undefined (never a throw) for anything malformed. */
 export function decode<T>(schema: z.ZodType<T>, raw: string): T | undefined {
   let json: unknown;
@@ -218,6 +236,11 @@ export function decode<T>(schema: z.ZodType<T>, raw: string): T | undefined {
   } catch {
     return undefined;
   }
-  const parsed = schema.safeParse(json);
+  return decodeValue(schema, json);
+}
+
+/** Validates an envelope already parsed (one nested in another); undefined for anything malformed. */
+export function decodeValue<T>(schema: z.ZodType<T>, value: unknown): T | undefined {
+  const parsed = schema.safeParse(value);
   return parsed.success ? parsed.data : undefined;
 }

@@ -83,6 +83,17 @@ describe.each(cases)('key-value store (%s)', (_name, start) => {
     expect(await kv.boundedMembers(key('no-such-set'), 10)).toEqual([]);
   });
 
+  test('a registry refreshes its members, drops the expired ones, and lists the live ones', async () => {
+    const registry = key('registry');
+    await kv.refreshMember(registry, 'a', Date.now() + 200, 60_000);
+    await kv.refreshMember(registry, 'b', Date.now() + 10_000, 60_000);
+    expect((await kv.boundedMembers(registry, 10)).sort()).toEqual(['a', 'b']);
+    await sleep(300);
+    expect(await kv.boundedMembers(registry, 10)).toEqual(['b']);
+    await kv.refreshMember(registry, 'a', Date.now() + 10_000, 60_000);
+    expect((await kv.boundedMembers(registry, 10)).sort()).toEqual(['a', 'b']);
+  });
+
   test('a claim takes a pointer only from the expected holder whose lease lapsed', async () => {
     const pointer = key('pointer');
     await kv.set(pointer, 'a', 10_000);

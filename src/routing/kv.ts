@@ -43,6 +43,12 @@ export interface KeyValueStore {
   /** Pushes members' expiry forward (only members still there; never backward), and the set's TTL. */
   extendBounded(key: string, members: string[], expiresAt: number, ttlMs: number): Promise<void>;
   removeBounded(key: string, member: string): Promise<void>;
+  /**
+   * Adds or refreshes a member of an unbounded set of expiring members (a
+   * registry), dropping the expired ones, in one round trip of plain commands
+   * (no script). The set expires `ttlMs` after its last refresh.
+   */
+  refreshMember(key: string, member: string, expiresAt: number, ttlMs: number): Promise<void>;
   /** The unexpired members of a bounded set (at most `max`, the latest to expire first). */
   boundedMembers(key: string, max: number): Promise<string[]>;
   /** How long each key has left to live (ms), in order; null for a key that does not exist (in one round trip). */

@@ -3,21 +3,13 @@ import type { BusListener, MessageBus } from './bus.js';
 /**
  * The embedded mode's bus: same semantics as Redis pub/sub within one process.
  * Delivery is deferred to a microtask so that publishers never re-enter their
- * subscribers synchronously, as with a real broker. Patterns support the only
- * form we use: a literal prefix ending in ':' followed by '*'.
+ * subscribers synchronously, as with a real broker.
  */
 export class MemoryBus implements MessageBus {
   private readonly channelListeners = new Map<string, Set<BusListener>>();
-  private readonly patternListeners = new Map<string, Set<BusListener>>();
 
   async publish(channel: string, message: string): Promise<number> {
     const targets: BusListener[] = [...(this.channelListeners.get(channel) ?? [])];
-    // Patterns are 'prefix*' with the prefix ending at a ':'; look up each such prefix
-    // of the channel instead of scanning every pattern.
-    for (let at = channel.indexOf(':'); at >= 0; at = channel.indexOf(':', at + 1)) {
-      const listeners = this.patternListeners.get(`${channel.slice(0, at + 1)}*`);
-      if (listeners) targets.push(...listeners);
-    }
     if (targets.length > 0) {
       queueMicrotask(() => {
         for (const listener of targets) listener(message, channel);
@@ -34,17 +26,8 @@ export class MemoryBus implements MessageBus {
     for (const channel of channels) remove(this.channelListeners, channel, listener);
   }
 
-  async pSubscribe(pattern: string, listener: BusListener): Promise<void> {
-    if (!pattern.endsWith(':*')) throw new Error(`unsupported pattern ${pattern}`);
-    add(this.patternListeners, pattern, listener);
-  }
-
-  async pUnsubscribe(pattern: string, listener: BusListener): Promise<void> {
-    remove(this.patternListeners, pattern, listener);
-  }
-
   subscriptionCount(): number {
-    return this.channelListeners.size + this.patternListeners.size;
+    return this.channelListeners.size;
   }
 
   watchSubscriber(): void {

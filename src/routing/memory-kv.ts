@@ -112,6 +112,10 @@ export class MemoryKeyValueStore implements KeyValueStore {
     set.expiresAt = Date.now() + ttlMs;
   }
 
+  async refreshMember(key: string, member: string, expiresAt: number, ttlMs: number): Promise<void> {
+    await this.addBounded(key, member, expiresAt, 0, ttlMs);
+  }
+
   async removeBounded(key: string, member: string): Promise<void> {
     this.liveSet(key)?.members.delete(member);
   }

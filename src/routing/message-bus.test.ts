@@ -4,8 +4,10 @@
  * on: once subscribe() resolved, a message published is heard — also when the
  * key's previous subscription is being released at that very moment.
  */
+import { randomUUID } from 'node:crypto';
 import { createLogger } from '../observability/logger.js';
 import type { BusListener, MessageBus } from './bus.js';
+import { channels } from './channels.js';
 import { MemoryBus } from './memory-bus.js';
 import { RedisBus } from './redis-bus.js';
 import { connectRedis, type RedisConnections } from './redis-connections.js';
@@ -75,18 +77,18 @@ describe.each(cases)('message bus (%s)', (_name, start) => {
     expect(bus.subscriptionCount()).toBe(0);
   });
 
-  test('a pattern subscribed again while its release is on the wire is subscribed when pSubscribe resolves', async () => {
+  test("a session's (sharded) channel subscribed again while its release is on the wire is subscribed when subscribe resolves", async () => {
     for (let round = 0; round < 20; round++) {
-      const prefix = `${fresh('pattern')}:`;
+      const channel = channels.toClient(randomUUID(), 'n:1');
       const [old, next] = [recorder(), recorder()];
-      await bus.pSubscribe(`${prefix}*`, old);
-      const leaving = bus.pUnsubscribe(`${prefix}*`, old);
-      await bus.pSubscribe(`${prefix}*`, next);
-      expect(await bus.publish(`${prefix}s:1`, `round ${round}`)).toBe(1);
+      await bus.subscribe([channel], old);
+      const leaving = bus.unsubscribe([channel], old);
+      await bus.subscribe([channel], next);
+      expect(await bus.publish(channel, `round ${round}`)).toBe(1);
       await leaving;
       await eventually(() => next.heard.length === 1, `round ${round}: the new listener heard the message`);
-      expect(next.heard[0]!.channel).toBe(`${prefix}s:1`);
-      await bus.pUnsubscribe(`${prefix}*`, next);
+      expect(next.heard[0]!.channel).toBe(channel);
+      await bus.unsubscribe([channel], next);
     }
     expect(bus.subscriptionCount()).toBe(0);
   });

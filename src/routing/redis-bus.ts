@@ -1,9 +1,13 @@
 import type { BusListener, MessageBus, SubscriberWatcher } from './bus.js';
+import { isSessionChannel } from './channels.js';
 import type { RedisClient } from './redis-connections.js';
 
-type Kind = 'channel' | 'pattern';
+/** A session's channels are sharded (SSUBSCRIBE, in its slot's shard); the others are classic. */
+type Kind = 'channel' | 'sharded';
 
-/** One channel or pattern subscribed in Redis, with every local listener on it. */
+const kindOf = (channel: string): Kind => (isSessionChannel(channel) ? 'sharded' : 'channel');
+
+/** One channel subscribed in Redis, with every local listener on it. */
 interface Subscription {
   /** Replaced only when a new subscription takes over one whose release failed. */
   listeners: Set<BusListener>;
@@ -14,7 +18,11 @@ interface Subscription {
 }
 
 /**
- * Pub/sub over the shared subscriber connection. Each channel or pattern is
+ * Pub/sub over the shared subscriber connection. A session's channels (named
+ * with its hash tag) use sharded pub/sub, SPUBLISH and SSUBSCRIBE: on a Redis
+ * Cluster they stay on the shard that holds the session's keys instead of
+ * being broadcast to every node, and a receiver count is the shard's own.
+ * Global, low-rate channels stay classic. Each channel is
  * subscribed in Redis once, however many local listeners it has, and released
  * when the last listener leaves; so the count of Redis subscriptions always
  * equals the count of things someone here is waiting for.
@@ -30,11 +38,11 @@ interface Subscription {
  * then the key counts as subscribed, and a new listener takes it back as is.
  */
 export class RedisBus implements MessageBus {
-  private readonly subscriptions: Record<Kind, Map<string, Subscription>> = { channel: new Map(), pattern: new Map() };
+  private readonly subscriptions: Record<Kind, Map<string, Subscription>> = { channel: new Map(), sharded: new Map() };
   /** Releases on the wire, by key. */
-  private readonly releasing: Record<Kind, Map<string, Promise<void>>> = { channel: new Map(), pattern: new Map() };
+  private readonly releasing: Record<Kind, Map<string, Promise<void>>> = { channel: new Map(), sharded: new Map() };
   /** Keys whose release failed (Redis away): still subscribed in node-redis, with no listener. */
-  private readonly pendingReleases: Record<Kind, Map<string, Subscription>> = { channel: new Map(), pattern: new Map() };
+  private readonly pendingReleases: Record<Kind, Map<string, Subscription>> = { channel: new Map(), sharded: new Map() };
 
   constructor(
     private readonly publisher: RedisClient,
@@ -44,11 +52,11 @@ export class RedisBus implements MessageBus {
   }
 
   publish(channel: string, message: string): Promise<number> {
-    return this.publisher.publish(channel, message);
+    return kindOf(channel) === 'sharded' ? this.publisher.sPublish(channel, message) : this.publisher.publish(channel, message);
   }
 
   async subscribe(channels: string[], listener: BusListener): Promise<void> {
-    const joined = await Promise.allSettled(channels.map((channel) => this.join('channel', channel, listener)));
+    const joined = await Promise.allSettled(channels.map((channel) => this.join(kindOf(channel), channel, listener)));
     const failed = joined.find((result) => result.status === 'rejected');
     if (!failed) return;
     // All or nothing: release the ones that worked.
@@ -57,19 +65,11 @@ export class RedisBus implements MessageBus {
   }
 
   async unsubscribe(channels: string[], listener: BusListener): Promise<void> {
-    await Promise.all(channels.map((channel) => this.leave('channel', channel, listener)));
-  }
-
-  pSubscribe(pattern: string, listener: BusListener): Promise<void> {
-    return this.join('pattern', pattern, listener);
-  }
-
-  pUnsubscribe(pattern: string, listener: BusListener): Promise<void> {
-    return this.leave('pattern', pattern, listener);
+    await Promise.all(channels.map((channel) => this.leave(kindOf(channel), channel, listener)));
   }
 
   subscriptionCount(): number {
-    return this.subscriptions.channel.size + this.subscriptions.pattern.size;
+    return this.subscriptions.channel.size + this.subscriptions.sharded.size;
   }
 
   watchSubscriber(watcher: SubscriberWatcher): void {
@@ -124,7 +124,7 @@ export class RedisBus implements MessageBus {
         }
       }
       if (kind === 'channel') await this.subscriber.subscribe(key, subscription.dispatch);
-      else await this.subscriber.pSubscribe(key, subscription.dispatch);
+      else await this.subscriber.sSubscribe(key, subscription.dispatch);
     })();
     return subscription;
   }
@@ -165,7 +165,7 @@ export class RedisBus implements MessageBus {
       }
       try {
         if (kind === 'channel') await this.subscriber.unsubscribe(key, subscription.dispatch);
-        else await this.subscriber.pUnsubscribe(key, subscription.dispatch);
+        else await this.subscriber.sUnsubscribe(key, subscription.dispatch);
       } catch {
         this.pendingReleases[kind].set(key, subscription);
       }
@@ -179,7 +179,7 @@ export class RedisBus implements MessageBus {
   }
 
   private async retryReleases(): Promise<void> {
-    for (const kind of ['channel', 'pattern'] as const) {
+    for (const kind of ['channel', 'sharded'] as const) {
       for (const [key, subscription] of [...this.pendingReleases[kind]]) {
         // Taken back by a listener since (start() removes it from the pending ones).
         if (this.pendingReleases[kind].get(key) !== subscription) continue;

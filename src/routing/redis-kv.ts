@@ -105,6 +105,15 @@ export class RedisKeyValueStore implements KeyValueStore {
       .execAsPipeline();
   }
 
+  async refreshMember(key: string, member: string, expiresAt: number, ttlMs: number): Promise<void> {
+    await this.client
+      .multi()
+      .zRemRangeByScore(key, '-inf', Date.now())
+      .zAdd(key, { score: expiresAt, value: member })
+      .pExpire(key, ttlMs)
+      .execAsPipeline();
+  }
+
   async removeBounded(key: string, member: string): Promise<void> {
     await this.client.zRem(key, member);
   }

@@ -1,5 +1,5 @@
 import type { MessageBus } from '../routing/bus.js';
-import { channels, STANDALONE_STREAM, streamKeyOfChannel } from '../routing/channels.js';
+import { channels, STANDALONE_STREAM } from '../routing/channels.js';
 import { decode, ToClientEnvelopeSchema, type ToClientEnvelope } from '../routing/envelopes.js';
 import type { Logger } from '../observability/logger.js';
 import type { SessionMeta } from './session-directory.js';
@@ -24,7 +24,10 @@ export interface StreamSink {
 interface SessionStreams {
   sinks: Map<string, Set<StreamSink>>;
   refs: number;
+  /** The session's standalone-stream channel: where its GET stream's messages and its end arrive. */
   subscribed: Promise<void>;
+  /** Each request stream's own channel, while a sink waits on it; settles once subscribed. */
+  streams: Map<string, Promise<void>>;
   releaseTimer: NodeJS.Timeout | undefined;
   listener: (raw: string, channel: string) => void;
   /** Set once the owner key was checked; cleared when the session's termination arrives. */
@@ -34,14 +37,17 @@ interface SessionStreams {
 
 /**
  * The HTTP side of routing: which responses on this instance wait for which
- * streams. One pattern subscription per session (mcp:shttp:toclient:{id}:*) serves
- * all of that session's streams here. It is reference-counted by open streams and
- * released when the last one ends — after a short grace, so that a client making
- * back-to-back calls does not pay a SUBSCRIBE and an UNSUBSCRIBE per call.
+ * streams. Each request stream subscribes to its own channel
+ * (mcp:shttp:toclient:{id}:<streamKey>) while a response waits on it; a
+ * session's standalone channel (…:__GET_stream) stays subscribed while any of
+ * its streams is open here, and a short grace after the last one ends, so
+ * that a client making back-to-back calls does not pay for it per call. No
+ * pattern: the channels are sharded, which a pattern cannot follow.
  *
  * While it holds that subscription, the instance also remembers that it checked
- * the session's owner key: the owner announces the session's end on the same
- * channels ('terminated'), so the check need not be repeated for every request.
+ * the session's owner key: the owner announces the session's end on the
+ * standalone channel ('terminated'), so the check need not be repeated for
+ * every request.
  */
 export class ClientStreamHub {
   private readonly sessions = new Map<string, SessionStreams>();
@@ -54,7 +60,7 @@ export class ClientStreamHub {
     bus.watchSubscriber({ lost: () => this.eachSink((sink) => sink.lost?.()), restored: () => this.afterResubscribe() });
   }
 
-  /** Starts routing a stream's messages to the sink; resolves once the subscription is live. */
+  /** Starts routing a stream's messages to the sink; resolves once the subscriptions are live. */
   async attach(sessionId: string, streamKey: string, sink: StreamSink): Promise<() => void> {
     const entry = this.sessions.get(sessionId) ?? this.open(sessionId);
     entry.refs += 1;
@@ -63,17 +69,32 @@ export class ClientStreamHub {
     let set = entry.sinks.get(streamKey);
     if (!set) entry.sinks.set(streamKey, (set = new Set()));
     set.add(sink);
+    let stream = streamKey === STANDALONE_STREAM ? undefined : entry.streams.get(streamKey);
+    if (streamKey !== STANDALONE_STREAM && !stream) {
+      stream = this.bus.subscribe([channels.toClient(sessionId, streamKey)], entry.listener);
+      stream.catch(() => undefined);
+      entry.streams.set(streamKey, stream);
+    }
     let detached = false;
     const detach = () => {
       if (detached) return;
       detached = true;
       const current = entry.sinks.get(streamKey);
       current?.delete(sink);
-      if (current?.size === 0) entry.sinks.delete(streamKey);
+      if (current?.size === 0) {
+        entry.sinks.delete(streamKey);
+        const subscribed = entry.streams.get(streamKey);
+        if (subscribed) {
+          // A request's stream key is not reused: its channel goes at once, no grace.
+          entry.streams.delete(streamKey);
+          const channel = channels.toClient(sessionId, streamKey);
+          void subscribed.then(() => this.bus.unsubscribe([channel], entry.listener)).catch(() => undefined);
+        }
+      }
       this.release(sessionId, entry);
     };
     try {
-      await entry.subscribed;
+      await Promise.all([entry.subscribed, stream]);
     } catch (error) {
       detach();
       throw error;
@@ -136,16 +157,19 @@ export class ClientStreamHub {
   }
 
   private open(sessionId: string): SessionStreams {
+    const standalone = channels.toClient(sessionId, STANDALONE_STREAM);
+    const prefix = channels.toClient(sessionId, '');
     const entry: SessionStreams = {
       sinks: new Map(),
       refs: 0,
       subscribed: Promise.resolve(),
+      streams: new Map(),
       releaseTimer: undefined,
-      listener: (raw, channel) => this.route(entry, streamKeyOfChannel(sessionId, channel), raw),
+      listener: (raw, channel) => this.route(entry, channel.slice(prefix.length), raw),
       verified: undefined,
       live: false,
     };
-    entry.subscribed = this.bus.pSubscribe(channels.toClientPattern(sessionId), entry.listener);
+    entry.subscribed = this.bus.subscribe([standalone], entry.listener);
     entry.subscribed.then(() => (entry.live = true), () => undefined);
     // A failed subscription is reported to the attach() calls awaiting it; never unhandled.
     entry.subscribed.catch(() => undefined);
@@ -160,7 +184,7 @@ export class ClientStreamHub {
       if (entry.refs > 0 || this.sessions.get(sessionId) !== entry) return;
       this.sessions.delete(sessionId);
       void entry.subscribed
-        .then(() => this.bus.pUnsubscribe(channels.toClientPattern(sessionId), entry.listener))
+        .then(() => this.bus.unsubscribe([channels.toClient(sessionId, STANDALONE_STREAM)], entry.listener))
         .catch(() => undefined);
     };
     if (this.graceMs === 0) unsubscribe();

@@ -9,6 +9,9 @@ import type { Logger } from '../observability/logger.js';
  * are gone. Other instances' answers are cached briefly so that checking an owner
  * costs nothing per request.
  */
+/** Instances counted at most (a registry larger than this is not a deployment we serve). */
+const MAX_INSTANCES = 10_000;
+
 export class InstanceLease {
   private renewTimer: NodeJS.Timeout | undefined;
   private readonly verdicts = new Map<string, { alive: boolean; checkedAt: number }>();
@@ -17,6 +20,7 @@ export class InstanceLease {
   private readonly value: string;
   /** Until when (ms since epoch) a missing lease proves nothing (see afterReconnect). */
   private doubtUntil = 0;
+  private live: { at: number; count: number } | undefined;
 
   constructor(
     readonly instanceId: string,
@@ -42,7 +46,22 @@ export class InstanceLease {
 
   async stop(): Promise<void> {
     clearInterval(this.renewTimer);
-    await this.kv.delIfEquals(keys.instanceLease(this.instanceId), this.value).catch(() => false);
+    await Promise.all([
+      this.kv.delIfEquals(keys.instanceLease(this.instanceId), this.value).catch(() => false),
+      this.kv.removeBounded(keys.instances, this.instanceId).catch(() => undefined),
+    ]);
+  }
+
+  /**
+   * Instances alive now, all of them: those whose registration (renewed with
+   * their lease) has not lapsed. Read from the store, not from a pub/sub
+   * receiver count, which a Redis Cluster gives per node only. Cached briefly.
+   */
+  async liveInstances(): Promise<number> {
+    if (this.live && Date.now() - this.live.at < this.recheckMs) return this.live.count;
+    const count = Math.max(1, (await this.kv.boundedMembers(keys.instances, MAX_INSTANCES)).length);
+    this.live = { at: Date.now(), count };
+    return count;
   }
 
   /**
@@ -81,8 +100,13 @@ export class InstanceLease {
     return check;
   }
 
-  /** Touches the lease, or writes it when missing: Redis at maxmemory still allows the touch. */
+  /**
+   * Touches the lease, or writes it when missing: Redis at maxmemory still allows the touch.
+   * The registration among all instances is best effort (Redis at maxmemory may refuse it).
+   */
   private async renew(): Promise<void> {
+    const now = Date.now();
+    void this.kv.refreshMember(keys.instances, this.instanceId, now + this.ttlMs, this.ttlMs).catch(() => undefined);
     await this.kv.renew(keys.instanceLease(this.instanceId), this.value, this.ttlMs);
   }
 

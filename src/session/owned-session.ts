@@ -201,9 +201,13 @@ export class OwnedSession implements StandaloneListener {
   private readonly onBusMessage = (raw: string, channel: string): void => {
     if (channel === channels.control(this.sessionId)) {
       const control = decode(ControlEnvelopeSchema, raw);
-      if (control?.type === 'shutdown') this.deps.onShutdownRequest(this, control.reason);
+      if (control?.type === 'shutdown') {
+        this.transport.mirror('control', channel, raw);
+        this.deps.onShutdownRequest(this, control.reason);
+      } else if (control?.type === 'tap') this.transport.tap(control.untilMs);
       return;
     }
+    this.transport.mirror('client-to-server', channel, raw);
     const incoming = decode(ToServerEnvelopeSchema, raw);
     if (!incoming) {
       this.deps.logger.warn('dropped malformed envelope', { sessionId: this.sessionId, channel });

@@ -12,7 +12,7 @@ import { PositionClock, type EventLogWriter, type EventStore } from '../routing/
 import { isInitialize, isNotification, isRequest, isResponse } from '../routing/message-kinds.js';
 import type { InitParams } from './persisted-session.js';
 import { channels, requestIdOfStreamKey, STANDALONE_STREAM, streamKeyFor } from '../routing/channels.js';
-import { envelope, serializeReply, type ToClientEnvelope, type ToServerEnvelope } from '../routing/envelopes.js';
+import { envelope, serializeReply, serializeTapMirror, type TapDirection, type ToClientEnvelope, type ToServerEnvelope } from '../routing/envelopes.js';
 import type { TransportKind } from './session-directory.js';
 
 type MessageEnvelope = Extract<ToServerEnvelope, { type: 'message' }>;
@@ -37,6 +37,9 @@ const MAX_REFUSALS_IN_FLIGHT = 100;
 
 /** Request id of the silent initialize that rebuilds a session (never a client's: it is not sent to any). */
 const REHYDRATE_ID = 'mcp-session-rehydrate';
+
+/** The longest a tap is promised at once: a tapper that went away stops costing soon. */
+const MAX_TAP_MS = 30_000;
 
 /** How long a client waits before reconnecting to a stream the server closed (SSE `retry`). */
 export const POLL_RETRY_MS = 1000;
@@ -79,6 +82,8 @@ export class OwnerTransport implements Transport {
   private initializeKey: string | undefined;
   /** Settles the silent initialize that rebuilds a session elsewhere (see rehydrate). */
   private rehydrated: (() => void) | undefined;
+  /** Until when (epoch ms) someone taps the session ("my sessions"). */
+  private tappedUntil = 0;
   /** What close() does: end the session ('terminate'), or hand it to another instance ('release'). */
   closeMode: 'terminate' | 'release' = 'terminate';
   /** Told the client's initialize parameters, so the session can be rebuilt from them. */
@@ -341,6 +346,21 @@ export class OwnerTransport implements Transport {
   private async publishRaw(key: string, payload: string, evenIfClosed = false): Promise<void> {
     if (this.closed && !evenIfClosed) return;
     const channel = this.kind === 'sse' ? channels.sseToClient(this.sessionId) : channels.toClient(this.sessionId, key);
+    this.mirror('server-to-client', channel, payload);
     await this.bus.publish(channel, payload);
+  }
+
+  /** Someone taps the session until `untilMs`: copy its messages until then (taps renew it; see session-tap). */
+  tap(untilMs: number): void {
+    this.tappedUntil = Math.max(this.tappedUntil, Math.min(untilMs, Date.now() + MAX_TAP_MS));
+  }
+
+  /**
+   * Copies one envelope, as it crossed the bus, to the session's tap channel
+   * while someone taps the session. A session nobody taps pays one comparison.
+   */
+  mirror(direction: TapDirection, channel: string, raw: string): void {
+    if (this.tappedUntil < Date.now()) return;
+    this.bus.publish(channels.tap(this.sessionId), serializeTapMirror(direction, channel, raw)).catch(() => undefined);
   }
 }

@@ -95,7 +95,7 @@ export async function startRuntime(config: Config, store: Backend, logger: Logge
     observer: metrics,
   });
   const hub = new ClientStreamHub(backend.bus, config.subscriptionGraceMs, log);
-  const census = new SessionCensus(instanceId, backend.bus, host, hub, log);
+  const census = new SessionCensus(instanceId, backend.bus, host, hub, () => lease.liveInstances(), log);
   await census.start();
   const watch = new OwnerWatch(lease, log);
   const held = new HeldStreams(directory, backend.kv, STANDALONE_LEASE_MS, config.sessionIdleTimeoutMs, log);

@@ -21,7 +21,7 @@ const MAX_PENDING_ASKS = 100;
 export interface Census {
   /** Every instance's holdings of the sessions, by session id then instance id. */
   holdings: Map<string, Map<string, SessionHolding>>;
-  /** Instances that answered, and how many heard the ask (Redis's count; the embedded mode is one). */
+  /** Instances that answered, and how many are alive (the registry of instances; the embedded mode is one). */
   answered: number;
   heard: number;
 }
@@ -41,6 +41,7 @@ interface Pending {
  * collects their answers on its own reply channel, for at most ANSWER_WINDOW_MS.
  * Written by hand: this is a scatter-gather over the bus the service already
  * has, not worth a library.
+ * Waits for as many answers as there are live instances (see InstanceLease).
  */
 export class SessionCensus {
   private readonly pending = new Map<string, Pending>();
@@ -52,6 +53,8 @@ export class SessionCensus {
     private readonly bus: MessageBus,
     private readonly host: SessionHost,
     private readonly hub: ClientStreamHub,
+    /** How many instances are alive, and so should answer. */
+    private readonly liveInstances: () => Promise<number>,
     private readonly logger: Logger,
   ) {
     this.replyChannel = channels.censusReplies(instanceId);
@@ -78,7 +81,10 @@ export class SessionCensus {
     const timer = setTimeout(() => pending.done(), ANSWER_WINDOW_MS);
     try {
       const ask: CensusAsk = { v: 1, askId, replyTo: this.replyChannel, userId, sessionIds };
-      pending.expected = await this.bus.publish(channels.censusAsk, JSON.stringify(ask));
+      // The live instances, not PUBLISH's receiver count: a watcher (redis-cli) would count too,
+      // and a Redis Cluster counts one node's subscribers only.
+      const [expected] = await Promise.all([this.liveInstances(), this.bus.publish(channels.censusAsk, JSON.stringify(ask))]);
+      pending.expected = expected;
       if (pending.replies.length >= pending.expected) pending.done();
       await finished;
     } finally {

@@ -1,6 +1,14 @@
 import type { BusListener, MessageBus } from '../routing/bus.js';
-import { channels, STANDALONE_STREAM, streamKeyOfChannel } from '../routing/channels.js';
-import { ControlEnvelopeSchema, decode, ToClientEnvelopeSchema, ToServerEnvelopeSchema } from '../routing/envelopes.js';
+import { channels, STANDALONE_STREAM } from '../routing/channels.js';
+import {
+  ControlEnvelopeSchema,
+  decode,
+  decodeValue,
+  envelope,
+  TapMirrorSchema,
+  ToClientEnvelopeSchema,
+  ToServerEnvelopeSchema,
+} from '../routing/envelopes.js';
 
 /** One message of a session as it crossed the bus, as its user may see it. */
 export interface TapEvent {
@@ -20,13 +28,23 @@ export interface Tap {
   close(): Promise<void>;
 }
 
+/** How often a tap asks the session's owner again to copy its messages (it promises TAP_FOR_MS each time). */
+const RENEW_MS = 5_000;
+const TAP_FOR_MS = 15_000;
+
 /**
- * Listens to every channel of one session — client→server, each stream's
- * server→client channel, the legacy stream, control — and hands each message
- * to `onEvent` as it crosses. What the envelopes carry besides the message
- * (the principal, allow-listed request headers) stays out. `onEnd` is called
- * once the session ends (its owner announced it, or a shutdown was asked).
- * The subscriptions are the bus's, shared with whatever else listens there.
+ * Watches one session's messages, both directions, as they cross the bus. A
+ * session's channels are sharded and one per stream, which no pattern can
+ * follow: the tap asks the session's owner (a `tap` control message, renewed
+ * every RENEW_MS while the tap lasts) to copy every envelope it receives or
+ * publishes to mcp:tap:{id}, and listens there only: a tap never listens on a
+ * channel the session's traffic is delivered on, where it would count as a
+ * receiver (a message nobody else hears must still be seen as unheard, so
+ * that the session is taken over). An owner that takes the session over later
+ * hears the next renewal. A session ended while nobody runs it is not
+ * announced: the tap's caller checks now and then. What
+ * the envelopes carry besides the message (the principal, allow-listed
+ * request headers) stays out. `onEnd` is called once the session ends.
  */
 export async function tapSession(
   bus: MessageBus,
@@ -34,10 +52,10 @@ export async function tapSession(
   onEvent: (event: TapEvent) => void,
   onEnd: (reason: string) => void,
 ): Promise<Tap> {
-  const toServer = channels.toServer(sessionId);
+  const tapChannel = channels.tap(sessionId);
   const control = channels.control(sessionId);
   const legacy = channels.sseToClient(sessionId);
-  const pattern = channels.toClientPattern(sessionId);
+  const standalone = channels.toClient(sessionId, STANDALONE_STREAM);
   let ended = false;
   const end = (reason: string) => {
     if (ended) return;
@@ -45,47 +63,48 @@ export async function tapSession(
     onEnd(reason);
   };
 
-  const listener: BusListener = (raw, channel) => {
+  const listener: BusListener = (raw) => {
     if (ended) return;
     const at = Date.now();
-    if (channel === toServer) {
-      const incoming = decode(ToServerEnvelopeSchema, raw);
-      if (!incoming) return;
-      if (incoming.type === 'message') onEvent({ at, direction: 'client-to-server', channel, kind: 'message', message: incoming.message });
-      else if (incoming.type === 'standalone') onEvent({ at, direction: 'client-to-server', channel, kind: 'standalone', detail: { state: incoming.state } });
-      else onEvent({ at, direction: 'client-to-server', channel, kind: 'probe', detail: { stream: incoming.streamKey } });
+    const copy = decode(TapMirrorSchema, raw);
+    if (!copy) return;
+    if (copy.direction === 'control') {
+      const incoming = decodeValue(ControlEnvelopeSchema, copy.envelope);
+      if (incoming?.type !== 'shutdown') return;
+      onEvent({ at, direction: 'control', channel: copy.channel, kind: incoming.type, detail: { reason: incoming.reason } });
+      end(incoming.reason);
       return;
     }
-    if (channel === control) {
-      const incoming = decode(ControlEnvelopeSchema, raw);
+    if (copy.direction === 'client-to-server') {
+      const incoming = decodeValue(ToServerEnvelopeSchema, copy.envelope);
       if (!incoming) return;
-      onEvent({ at, direction: 'control', channel, kind: incoming.type, detail: { reason: incoming.reason } });
-      if (incoming.type === 'shutdown') end(incoming.reason);
+      const base = { at, direction: copy.direction, channel: copy.channel };
+      if (incoming.type === 'message') onEvent({ ...base, kind: 'message', message: incoming.message });
+      else if (incoming.type === 'standalone') onEvent({ ...base, kind: 'standalone', detail: { state: incoming.state } });
+      else onEvent({ ...base, kind: 'probe', detail: { stream: incoming.streamKey } });
       return;
     }
-    const incoming = decode(ToClientEnvelopeSchema, raw);
+    const incoming = decodeValue(ToClientEnvelopeSchema, copy.envelope);
     if (!incoming) return;
-    const stream = channel === legacy ? 'legacy' : streamKeyOfChannel(sessionId, channel);
     if (incoming.type === 'message') {
-      onEvent({ at, direction: 'server-to-client', channel, kind: 'message', message: incoming.message });
+      onEvent({ at, direction: copy.direction, channel: copy.channel, kind: 'message', message: incoming.message });
       return;
     }
     const { v: _version, type, ...detail } = incoming;
-    onEvent({ at, direction: 'server-to-client', channel, kind: type, detail: { ...detail, stream } });
-    if (type === 'terminated' && (stream === STANDALONE_STREAM || stream === 'legacy')) end(incoming.reason);
+    onEvent({ at, direction: copy.direction, channel: copy.channel, kind: type, detail });
+    if (type === 'terminated' && (copy.channel === standalone || copy.channel === legacy)) end(incoming.reason);
   };
 
-  await bus.subscribe([toServer, control, legacy], listener);
-  try {
-    await bus.pSubscribe(pattern, listener);
-  } catch (error) {
-    await bus.unsubscribe([toServer, control, legacy], listener).catch(() => undefined);
-    throw error;
-  }
+  const ask = () => bus.publish(control, JSON.stringify(envelope.tap(Date.now() + TAP_FOR_MS))).catch(() => 0);
+  await bus.subscribe([tapChannel], listener);
+  await ask();
+  const renew = setInterval(() => void ask(), RENEW_MS);
+  renew.unref();
   return {
     async close() {
       ended = true;
-      await Promise.allSettled([bus.unsubscribe([toServer, control, legacy], listener), bus.pUnsubscribe(pattern, listener)]);
+      clearInterval(renew);
+      await bus.unsubscribe([tapChannel], listener).catch(() => undefined);
     },
   };
 }

@@ -18,7 +18,7 @@ export interface Limiters {
   token: RequestHandler;
   revoke: RequestHandler;
   idp: RequestHandler;
-  /** /mcp, /sse and /message, per client IP. */
+  /** /mcp, /sse, /message (and the "my sessions" data), per client IP. */
   mcp: RequestHandler;
   /** The same per user: needs res.locals.principal, so it runs after authentication. */
   mcpUser: RequestHandler;
@@ -31,8 +31,8 @@ const RESERVATION_TIMEOUT_MS = 1000;
 
 /** The MCP limits: per minute, named by their setting in the 429. */
 const MCP_LIMITS = {
-  address: { name: 'mcp', setting: 'RATE_LIMIT_MCP_PER_MINUTE', what: 'requests per minute to /mcp, /sse and /message from this address' },
-  user: { name: 'mcp-user', setting: 'RATE_LIMIT_MCP_PER_USER_PER_MINUTE', what: 'requests per minute to /mcp, /sse and /message for this user' },
+  address: { name: 'mcp', setting: 'RATE_LIMIT_MCP_PER_MINUTE', what: 'requests per minute to /mcp, /sse, /message and /my from this address' },
+  user: { name: 'mcp-user', setting: 'RATE_LIMIT_MCP_PER_USER_PER_MINUTE', what: 'requests per minute to /mcp, /sse, /message and /my for this user' },
 } as const;
 
 /** 127.0.0.0/8 (also IPv4-mapped: ::ffff:127.…) and ::1. */

@@ -1,9 +1,10 @@
 import cookieParser from 'cookie-parser';
-import express, { type CookieOptions, type Request, type Response, type Router } from 'express';
+import express, { type CookieOptions, type Request, type RequestHandler, type Response, type Router } from 'express';
 import type { BrowserAuth } from '../../auth/index.js';
 import { BrowserSessionSeal } from '../../auth/browser/browser-session.js';
 import { escapeHtml, sendPage } from '../../auth/server/pages/html.js';
-import { SignInFailed } from '../../auth/server/first-party-sign-in.js';
+import { FIRST_PARTY_CLIENT_ID, SignInFailed } from '../../auth/server/first-party-sign-in.js';
+import { principalOf } from '../../auth/principal.js';
 import { AuthUnavailableError } from '../../auth/token-lookup.js';
 import { isWellFormedSessionId } from '../../routing/channels.js';
 import { mySessions, type MySessions } from '../../session/my-sessions.js';
@@ -35,14 +36,25 @@ export function mySessionsRoutes(rt: Runtime, browser: BrowserAuth, keepAlive: K
   const list = listCache(rt);
   router.use(cookieParser());
 
-  const signedIn = (req: Request): Promise<string | undefined> => browser.seal.userOf(cookieOf(req, SESSION_COOKIE));
+  /**
+   * Who the cookie names, as the request's principal (the rate limits per user read it); or the
+   * `otherwise` answer. The data routes answer 401, the page sends the browser to sign in.
+   */
+  const signedIn =
+    (otherwise: (res: Response) => void): RequestHandler =>
+    async (req, res, next) => {
+      const userId = await browser.seal.userOf(cookieOf(req, SESSION_COOKIE));
+      if (!userId) {
+        otherwise(res);
+        return;
+      }
+      res.locals.principal = { userId, clientId: FIRST_PARTY_CLIENT_ID, scopes: [] };
+      next();
+    };
+  const dataGate: RequestHandler[] = [browser.perAddress, signedIn(notSignedIn), browser.perUser];
 
-  router.get('/', async (req, res) => {
-    const userId = await signedIn(req);
-    if (!userId) {
-      res.redirect(302, '/my/login');
-      return;
-    }
+  router.get('/', browser.perAddress, signedIn((res) => res.redirect(302, '/my/login')), (_req, res) => {
+    const { userId } = principalOf(res);
     sendPage(res, { status: 200, title: 'My sessions', body: pageBody(userId), script: SCRIPT, style: STYLE, secure, connectSelf: true });
   });
 
@@ -77,12 +89,8 @@ export function mySessionsRoutes(rt: Runtime, browser: BrowserAuth, keepAlive: K
     res.redirect(303, '/');
   });
 
-  router.get('/sessions', async (req, res) => {
-    const userId = await signedIn(req);
-    if (!userId) {
-      notSignedIn(res);
-      return;
-    }
+  router.get('/sessions', ...dataGate, async (_req, res) => {
+    const { userId } = principalOf(res);
     res.setHeader('Cache-Control', 'no-store');
     try {
       res.json(await list(userId));
@@ -92,13 +100,9 @@ export function mySessionsRoutes(rt: Runtime, browser: BrowserAuth, keepAlive: K
     }
   });
 
-  router.get('/sessions/:sessionId/tap', async (req, res) => {
+  router.get('/sessions/:sessionId/tap', ...dataGate, async (req, res) => {
     const sealed = cookieOf(req, SESSION_COOKIE);
-    const userId = await browser.seal.userOf(sealed);
-    if (!userId) {
-      notSignedIn(res);
-      return;
-    }
+    const { userId } = principalOf(res);
     const sessionId = String(req.params.sessionId);
     // Unknown, ended or another user's: one answer for all, as on /mcp.
     const stored = isWellFormedSessionId(sessionId) ? await rt.directory.peek(sessionId) : undefined;
@@ -128,13 +132,17 @@ function listCache(rt: Runtime): (userId: string) => Promise<MySessions> {
     const now = Date.now();
     const hit = recent.get(userId);
     if (hit && now - hit.at < LIST_REUSE_MS) return hit.answer;
-    if (recent.size >= MAX_CACHED_USERS) {
-      for (const [user, entry] of recent) if (now - entry.at >= LIST_REUSE_MS) recent.delete(user);
-      if (recent.size >= MAX_CACHED_USERS) recent.clear();
+    // Entries are inserted in time order: the stale ones are at the front.
+    for (const [user, entry] of recent) {
+      if (now - entry.at < LIST_REUSE_MS && recent.size < MAX_CACHED_USERS) break;
+      recent.delete(user);
     }
     const answer = mySessions({ directory: rt.directory, census: rt.census, tasks: rt.tasks.records }, userId);
-    answer.catch(() => recent.delete(userId));
+    recent.delete(userId);
     recent.set(userId, { at: now, answer });
+    answer.catch(() => {
+      if (recent.get(userId)?.answer === answer) recent.delete(userId);
+    });
     return answer;
   };
 }

@@ -26,8 +26,14 @@ export async function tapStream(
   let closed = false;
   let dropped = 0;
   let waitingForDrain = false;
+  let opened = false;
+  let endedWith: string | undefined;
   const send = (name: string, data: unknown) => writer.event(JSON.stringify(data), { name });
   const finish = (reason: string) => {
+    if (!opened) {
+      endedWith ??= reason; // ended while subscribing: said once the stream opens
+      return;
+    }
     send('end', { reason });
     writer.end();
   };
@@ -37,20 +43,23 @@ export async function tapStream(
       dropped += 1;
       if (waitingForDrain) return;
       waitingForDrain = true;
-      void writer.drained().then(() => {
-        waitingForDrain = false;
-        if (dropped > 0) send('dropped', { count: dropped });
-        dropped = 0;
-      });
+      void writer
+        .drained()
+        .then(() => {
+          waitingForDrain = false;
+          if (dropped > 0) send('dropped', { count: dropped });
+          dropped = 0;
+        })
+        .catch(() => undefined);
       return;
     }
     send('tap', event);
   };
   const recheck = setInterval(() => {
-    options.stillAllowed().then(
-      (allowed) => allowed || finish('the session ended, or your sign-in expired'),
-      () => undefined,
-    );
+    options
+      .stillAllowed()
+      .then((allowed) => allowed || finish('the session ended, or your sign-in expired'))
+      .catch(() => undefined);
   }, RECHECK_MS);
   recheck.unref();
   whenClosed(res, () => {
@@ -73,6 +82,11 @@ export async function tapStream(
     return;
   }
   writer.open({}, true);
+  opened = true;
   send('ready', { sessionId: options.sessionId });
+  if (endedWith !== undefined) {
+    finish(endedWith);
+    return;
+  }
   keepAlive.add(writer);
 }
