@@ -9,6 +9,7 @@ import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startPrivateCluster } from '../test/support/redis-cluster.js';
 import { startPrivateRedis } from '../test/support/redis-server.js';
 import { installCleanup, killAllChildren, trackPid } from './lib/children.js';
 import { startCpuWindow } from './lib/cpu.js';
@@ -18,13 +19,13 @@ import { checkEcho, openSessions } from './lib/mcp-client.js';
 import { measureIdleSessions } from './lib/memory.js';
 import { checkModernEcho, MODERN_ECHO } from './lib/modern-client.js';
 import { readSessionSettings } from './lib/session-settings.js';
-import { openStatsClient, redisVersion, snapshot, delta } from './lib/redis-stats.js';
+import { clusterMasters, openStatsClient, redisVersion, snapshot, snapshotAll, delta } from './lib/redis-stats.js';
 import { evaluate, printReport, writeJson } from './lib/report.js';
 import { startBare, startOfficial, startOurs, startSdkV2 } from './lib/targets.js';
 
 const RESULTS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');
 
-const TARGET_KEYS = ['a', 'b', 'c', 'd', 'e', 'f', 'g'];
+const TARGET_KEYS = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
 
 /**
  * The pairs measured back to back several times: the later target's req/s over
@@ -55,7 +56,7 @@ function readSettings(env = process.env) {
     // Run order: (d) right before (a), and (f) right before (e), so that the
     // ratios that matter most are measured under the closest machine
     // conditions; results print as a, b, c, d, e, f, g.
-    targets: (env.BENCH_TARGETS ?? 'd,a,c,b,g,f,e').split(',').map((t) => t.trim()).filter(Boolean),
+    targets: (env.BENCH_TARGETS ?? 'd,a,c,b,h,g,f,e').split(',').map((t) => t.trim()).filter(Boolean),
     memory: (env.BENCH_MEMORY ?? '1') !== '0',
     timeoutS: number('BENCH_TIMEOUT_S', 600),
     /** Exit 1 when a target is missed (by default only a broken run exits non-zero). */
@@ -95,7 +96,8 @@ function readSettings(env = process.env) {
  * The systems under load. Each route says which instance a share of the
  * connections loads and which instance created (owns) their sessions.
  */
-function loadTargets(redisUrl) {
+function loadTargets(redisUrl, clusterNodes) {
+  const onCluster = { env: { REDIS_CLUSTER_NODES: clusterNodes?.join(','), REQUEST_STATE_KEY: 'bench-request-state-key-of-32-bytes-or-more' } };
   return {
     a: {
       label: '(a) ours, Redis, 1 instance',
@@ -108,6 +110,16 @@ function loadTargets(redisUrl) {
       usesRedis: true,
       start: async () => [await startOurs('ours-redis-A', redisUrl), await startOurs('ours-redis-B', redisUrl)],
       // Half the connections load A with sessions B owns, half the other way round.
+      routes: ([first, second]) => [
+        { load: first, owner: second },
+        { load: second, owner: first },
+      ],
+    },
+    h: {
+      label: '(h) ours, Redis Cluster (3 shards), 2 instances crossed',
+      usesRedis: true,
+      cluster: true,
+      start: async () => [await startOurs('ours-cluster-A', undefined, onCluster), await startOurs('ours-cluster-B', undefined, onCluster)],
       routes: ([first, second]) => [
         { load: first, owner: second },
         { load: second, owner: first },
@@ -243,14 +255,15 @@ async function measureLoad(target, settings, stats) {
     await sleep(300);
 
     const cpuWindow = startCpuWindow(Object.fromEntries(servers.map((s) => [s.name, s.pid])));
-    const redisBefore = target.usesRedis ? await snapshot(stats) : undefined;
+    const take = () => (target.cluster ? snapshotAll(stats.cluster) : snapshot(stats.node));
+    const redisBefore = target.usesRedis ? await take() : undefined;
     const run = await runLoad({ ...load, durationS: settings.durationS });
     const cpuPercent = cpuWindow();
     let redisWindow;
     if (redisBefore) {
       // The calls cut off at the end are counted in `sent`; let their commands land.
       await sleep(300);
-      redisWindow = delta(redisBefore, await snapshot(stats));
+      redisWindow = delta(redisBefore, await take());
     }
     const cpu = cpuFigures(cpuPercent, redisWindow, run.elapsedS);
     return {
@@ -314,12 +327,16 @@ async function main() {
   const redis = await startPrivateRedis();
   trackPid('redis-server', redis.pid);
   const stats = await openStatsClient(redis.url);
+  // The Redis Cluster target's own cluster (3 masters, 3 replicas), and a stats connection to each master.
+  const cluster = settings.targets.includes('h') ? await startPrivateCluster() : undefined;
+  for (const pid of cluster?.pids ?? []) trackPid('redis-cluster-node', pid);
+  const clusterStats = cluster ? await Promise.all((await clusterMasters(cluster.ports[0])).map((port) => openStatsClient(`redis://127.0.0.1:${port}`))) : [];
   const results = { date: new Date().toISOString(), settings, machine: await machineInfo(stats), loads: {}, memory: {} };
   try {
-    const targets = loadTargets(redis.url);
+    const targets = loadTargets(redis.url, cluster?.nodes);
     const measure = (key) => {
       console.error(`bench: ${targets[key].label}: ${settings.warmupS} s warm-up + ${settings.durationS} s`);
-      return measureLoad(targets[key], settings, stats);
+      return measureLoad(targets[key], settings, { node: stats, cluster: clusterStats });
     };
     for (const key of settings.targets) results.loads[key] = await measure(key);
     for (const { first, second, rounds, key } of RATIO_PAIRS) {
@@ -390,8 +407,9 @@ async function main() {
       }
     }
   } finally {
-    await stats.close().catch(() => undefined);
+    await Promise.all([stats, ...clusterStats].map((client) => client.close().catch(() => undefined)));
     await redis.stop();
+    await cluster?.stop();
   }
   results.machine.loadAverageAtEnd = os.loadavg().map((n) => Number(n.toFixed(2)));
   results.loads = Object.fromEntries(Object.entries(results.loads).sort(([x], [y]) => x.localeCompare(y)));

@@ -19,6 +19,7 @@ const EnvSchema = z.object({
   HOST: z.string().min(1).default('0.0.0.0'),
   BASE_URI: z.url({ protocol: /^https?$/ }).optional(),
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+  REDIS_CLUSTER_NODES: csv.pipe(z.array(z.url({ protocol: /^rediss?$/ })).min(1)).optional(),
   AUTH_MODE: z.enum(['internal', 'none', 'external']).default('internal'),
   AUTH_SERVER_URL: z.url({ protocol: /^https?$/ }).optional(),
   LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info'),
@@ -89,6 +90,8 @@ export interface Config {
   host: string;
   baseUri: string;
   redisUrl: string | undefined;
+  /** Seed nodes of a Redis Cluster (REDIS_CLUSTER_NODES); the topology is discovered from them. */
+  redisClusterNodes: string[] | undefined;
   authMode: 'internal' | 'none' | 'external';
   authServerUrl: string | undefined;
   logLevel: string;
@@ -253,9 +256,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       throw new ConfigError('Invalid configuration: BASE_URI: must be an origin without path, query or fragment when AUTH_MODE=internal');
     }
   }
-  if (e.REDIS_URL && !e.REQUEST_STATE_KEY) {
+  if (e.REDIS_URL && e.REDIS_CLUSTER_NODES) {
+    throw new ConfigError('Invalid configuration: REDIS_CLUSTER_NODES: set either REDIS_URL (one node) or REDIS_CLUSTER_NODES (a cluster), not both');
+  }
+  if ((e.REDIS_URL || e.REDIS_CLUSTER_NODES) && !e.REQUEST_STATE_KEY) {
+    const which = e.REDIS_URL ? 'REDIS_URL' : 'REDIS_CLUSTER_NODES';
     throw new ConfigError(
-      'Invalid configuration: REQUEST_STATE_KEY: required when REDIS_URL is set (at least 32 bytes, the same on every instance)',
+      `Invalid configuration: REQUEST_STATE_KEY: required when ${which} is set (at least 32 bytes, the same on every instance)`,
     );
   }
   const perUser = (count: number) => (e.AUTH_MODE === 'none' ? 0 : count);
@@ -269,6 +276,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: e.HOST,
     baseUri: baseUri.origin + baseUri.pathname.replace(/\/$/, ''),
     redisUrl: e.REDIS_URL,
+    redisClusterNodes: e.REDIS_CLUSTER_NODES,
     authMode: e.AUTH_MODE,
     authServerUrl: e.AUTH_SERVER_URL,
     logLevel: e.LOG_LEVEL,

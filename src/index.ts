@@ -28,7 +28,7 @@ logger.info('listening', {
   url: config.baseUri,
   mcp: `${config.baseUri}/mcp`,
   address: typeof bound === 'object' && bound ? `${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}` : String(bound),
-  backend: config.redisUrl ? 'redis' : 'memory',
+  backend: config.redisClusterNodes ? 'redis-cluster' : config.redisUrl ? 'redis' : 'memory',
   authMode: config.authMode,
   instanceId: server.runtime.instanceId,
 });

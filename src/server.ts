@@ -2,6 +2,7 @@ import http from 'node:http';
 import { createApp } from './app.js';
 import { ConnectionLimits } from './http/connection-limits.js';
 import type { Config } from './config.js';
+import type { RedisTarget } from './routing/redis-connections.js';
 import { createBackend } from './routing/backend.js';
 import type { Logger } from './observability/logger.js';
 import { startRuntime, type Runtime } from './session/runtime.js';
@@ -19,10 +20,16 @@ export interface RunningServer {
   stop(graceMs?: number): Promise<void>;
 }
 
+/** Where Redis is, if anywhere: one node, a cluster, or none (the embedded mode). */
+export function redisTarget(config: Pick<Config, 'redisUrl' | 'redisClusterNodes'>): RedisTarget | undefined {
+  if (config.redisClusterNodes) return { clusterNodes: config.redisClusterNodes };
+  return config.redisUrl ? { url: config.redisUrl } : undefined;
+}
+
 /** Starts one instance: backend, runtime, HTTP listener. Used by index.ts, tests and the benchmark. */
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
   const backend = await createBackend(
-    config.redisUrl,
+    redisTarget(config),
     {
       sessionTtlMs: config.sessionIdleTimeoutMs,
       eventLog: { maxEvents: config.limits.eventLogEvents, maxBytes: config.limits.eventLogBytes },

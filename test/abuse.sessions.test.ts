@@ -7,7 +7,7 @@
  * Each refusal names its setting, and another user is served meanwhile.
  */
 import { authBackendCases, authDeploymentForSuite } from './support/auth-instances.js';
-import { freshUser } from './support/auth-flow.js';
+import { freshUser, freshUserWithId } from './support/auth-flow.js';
 import { expectServed } from './support/abuse.js';
 import { startInstance } from './support/instances.js';
 import { mcpHeaders, openSession, post, sseMessages, toolCall, waitUntil } from './support/raw-mcp.js';
@@ -82,18 +82,20 @@ describe.each(
     });
 
     test('requests in flight per user, over the sessions one instance runs: past MAX_INFLIGHT_PER_USER an error names it', async () => {
-      const [bob, alice] = [await user('bob3'), await user('alice3')];
+      const [[bobId, bob], alice] = [await freshUserWithId(suite.base, 'bob3'), await user('alice3')];
       const bobs = [await openSession(suite.A, bob), await openSession(suite.A, bob)];
       const running = [
         post(suite.B, bobs[0]!, toolCall(1, 'longRunningOperation', { duration: 10, steps: 2 }), undefined, bob),
         post(suite.B, bobs[0]!, toolCall(2, 'longRunningOperation', { duration: 10, steps: 2 }), undefined, bob),
         post(suite.B, bobs[1]!, toolCall(1, 'longRunningOperation', { duration: 10, steps: 2 }), undefined, bob),
       ];
-      let refused: Record<string, any> | undefined;
-      await waitUntil(async () => {
-        refused = sseMessages(await (await post(suite.B, bobs[1]!, toolCall(7, 'echo', { message: 'x' }), undefined, bob)).text())[0];
-        return refused?.error?.data?.limit === 'MAX_INFLIGHT_PER_USER';
-      }, 5000, 'the fourth request refused');
+      // The three are running at the owner (A) before the fourth is sent: sent together, a fourth could
+      // overtake one of them and take its place.
+      const owner = suite.deployment.servers[0]!.runtime;
+      const inFlight = () => bobs.reduce((sum, id) => sum + (owner.host.owned(id, bobId)?.holding().inFlight ?? 0), 0);
+      await waitUntil(() => inFlight() === 3, 5000, 'three calls running');
+      const refused = sseMessages(await (await post(suite.B, bobs[1]!, toolCall(7, 'echo', { message: 'x' }), undefined, bob)).text())[0];
+      expect(refused?.error?.data?.limit).toBe('MAX_INFLIGHT_PER_USER');
       expect(refused!.error.message).toContain('MAX_INFLIGHT_PER_USER');
       expect(refused!.error.data.scope).toBe('user');
       // Another user, on the same instance, is not affected.

@@ -47,8 +47,9 @@ const OWN_COMMANDS_PER_WINDOW = { info: 1 };
 /** What happened in Redis between two snapshots, minus our own INFO. */
 export function delta(before, after) {
   const byCommand = {};
+  const own = { ...OWN_COMMANDS_PER_WINDOW, info: before.ownInfoCalls ?? OWN_COMMANDS_PER_WINDOW.info };
   for (const [name, calls] of Object.entries(after.calls)) {
-    const n = calls - (before.calls[name] ?? 0) - (OWN_COMMANDS_PER_WINDOW[name] ?? 0);
+    const n = calls - (before.calls[name] ?? 0) - (own[name] ?? 0);
     if (n !== 0) byCommand[name] = n;
   }
   return {
@@ -62,4 +63,32 @@ export function delta(before, after) {
 
 export async function redisVersion(client) {
   return parseInfo(await client.sendCommand(['INFO', 'server'])).redis_version;
+}
+
+/** The same snapshot over several nodes (a cluster's masters), summed. */
+export async function snapshotAll(clients) {
+  const snapshots = await Promise.all(clients.map((client) => snapshot(client)));
+  const calls = {};
+  for (const one of snapshots) for (const [name, n] of Object.entries(one.calls)) calls[name] = (calls[name] ?? 0) + n;
+  const sum = (field) => snapshots.reduce((total, one) => total + one[field], 0);
+  return {
+    calls,
+    connectionsReceived: sum('connectionsReceived'),
+    connectedClients: sum('connectedClients'),
+    usedMemory: sum('usedMemory'),
+    cpuSeconds: sum('cpuSeconds'),
+    // Our one INFO per node counts once per node: `delta` takes the first one off, the rest here.
+    ownInfoCalls: clients.length,
+  };
+}
+
+/** The ports of a cluster's masters, from CLUSTER SLOTS on one of its nodes. */
+export async function clusterMasters(anyPort) {
+  const client = await openStatsClient(`redis://127.0.0.1:${anyPort}`);
+  try {
+    const slots = await client.sendCommand(['CLUSTER', 'SLOTS']);
+    return [...new Set(slots.map((range) => Number(range[2][1])))];
+  } finally {
+    await client.close();
+  }
 }

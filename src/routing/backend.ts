@@ -9,13 +9,15 @@ import { MemoryEventStore } from './memory-event-store.js';
 import { MemoryBus } from './memory-bus.js';
 import { MemoryKeyValueStore } from './memory-kv.js';
 import { RedisBus } from './redis-bus.js';
-import { connectRedis, type RedisClient } from './redis-connections.js';
+import { connectRedis, type RedisClient, type RedisTarget } from './redis-connections.js';
 import { RedisEventStore } from './redis-event-store.js';
 import { RedisKeyValueStore } from './redis-kv.js';
 
 /** Where sessions' messages and keys live: Redis (shared) or this process (embedded). */
 export interface Backend {
   kind: 'redis' | 'memory';
+  /** Redis: one node, or a cluster. */
+  topology?: 'node' | 'cluster';
   bus: MessageBus;
   kv: KeyValueStore;
   events: EventStore;
@@ -35,9 +37,9 @@ export interface BackendOptions {
   eventLog: EventLogBounds;
 }
 
-export async function createBackend(redisUrl: string | undefined, options: BackendOptions, logger: Logger): Promise<Backend> {
+export async function createBackend(redis: RedisTarget | undefined, options: BackendOptions, logger: Logger): Promise<Backend> {
   const { sessionTtlMs, eventLog } = options;
-  if (!redisUrl) {
+  if (!redis) {
     const kv = new MemoryKeyValueStore();
     const events = new MemoryEventStore(sessionTtlMs, eventLog);
     const tasks = new MemoryTaskRecords();
@@ -55,17 +57,17 @@ export async function createBackend(redisUrl: string | undefined, options: Backe
       },
     };
   }
-  const connections = await connectRedis(redisUrl, logger);
+  const connections = await connectRedis(redis, logger);
   return {
     kind: 'redis',
-    bus: new RedisBus(connections.untimed, connections.subscriber),
+    topology: connections.kind,
+    bus: new RedisBus(connections.untimed, connections.subscriber, (events) => connections.onConnectionEvents(events)),
     kv: new RedisKeyValueStore(connections.commands),
     events: new RedisEventStore(connections, sessionTtlMs, eventLog),
     tasks: new RedisTaskRecords(connections.commands),
     redis: connections.commands,
-    isReady: () => connections.commands.isReady && connections.subscriber.isReady,
-    // Registered after the first connection: every later 'ready' is a reconnection.
-    onReconnect: (callback) => void connections.commands.on('ready', callback),
+    isReady: () => connections.isReady(),
+    onReconnect: (callback) => connections.onReconnect(callback),
     close: () => connections.close(),
   };
 }

@@ -34,7 +34,7 @@ const cases: Array<[string, () => Promise<{ bus: MessageBus; close(): Promise<vo
     'Redis',
     async () => {
       const connections: RedisConnections = await connectRedis(process.env.TEST_REDIS_URL!, createLogger('error', true));
-      return { bus: new RedisBus(connections.untimed, connections.subscriber), close: () => connections.close() };
+      return { bus: new RedisBus(connections.untimed, connections.subscriber, (events) => connections.onConnectionEvents(events)), close: () => connections.close() };
     },
   ],
 ];

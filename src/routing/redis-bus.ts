@@ -1,6 +1,6 @@
 import type { BusListener, MessageBus, SubscriberWatcher } from './bus.js';
 import { isSessionChannel } from './channels.js';
-import type { RedisClient } from './redis-connections.js';
+import type { RedisClient, RedisConnections, RedisNodeClient } from './redis-connections.js';
 
 /** A session's channels are sharded (SSUBSCRIBE, in its slot's shard); the others are classic. */
 type Kind = 'channel' | 'sharded';
@@ -47,8 +47,9 @@ export class RedisBus implements MessageBus {
   constructor(
     private readonly publisher: RedisClient,
     private readonly subscriber: RedisClient,
+    private readonly connectionEvents: RedisConnections['onConnectionEvents'],
   ) {
-    subscriber.on('ready', () => void this.retryReleases());
+    connectionEvents({ lost: () => undefined, restored: () => void this.retryReleases() });
   }
 
   publish(channel: string, message: string): Promise<number> {
@@ -73,11 +74,7 @@ export class RedisBus implements MessageBus {
   }
 
   watchSubscriber(watcher: SubscriberWatcher): void {
-    // node-redis emits 'reconnecting' as soon as a live connection fails (no message
-    // arrives after it); the first 'ready' came before this bus existed, and it emits
-    // the later ones only after Redis answered the resubscriptions it sends on reconnecting.
-    this.subscriber.on('reconnecting', () => watcher.lost());
-    this.subscriber.on('ready', () => watcher.restored());
+    this.connectionEvents(watcher);
   }
 
   private async join(kind: Kind, key: string, listener: BusListener): Promise<void> {
@@ -164,8 +161,10 @@ export class RedisBus implements MessageBus {
         return; // a failed subscription left nothing in Redis to release
       }
       try {
-        if (kind === 'channel') await this.subscriber.unsubscribe(key, subscription.dispatch);
-        else await this.subscriber.sUnsubscribe(key, subscription.dispatch);
+        // (The listener type differs in name only between a node's client and a cluster's.)
+        const dispatch = subscription.dispatch as Parameters<RedisNodeClient['unsubscribe']>[1];
+        if (kind === 'channel') await this.subscriber.unsubscribe(key, dispatch);
+        else await this.subscriber.sUnsubscribe(key, dispatch);
       } catch {
         this.pendingReleases[kind].set(key, subscription);
       }

@@ -46,10 +46,8 @@ export class RedisEventStore implements EventStore {
   }
 
   async touch(sessionIds: string[]): Promise<void> {
-    if (sessionIds.length === 0) return;
-    const batch = this.client.multi();
-    for (const id of sessionIds) batch.pExpire(keys.sessionEvents(id), this.ttlMs);
-    await batch.execAsPipeline();
+    // One command per session, pipelined: sessions live in different hash slots.
+    await Promise.all(sessionIds.map((id) => this.client.pExpire(keys.sessionEvents(id), this.ttlMs)));
   }
 
   async remove(sessionId: string): Promise<void> {

@@ -11,18 +11,19 @@ export const taskKeys = {
   userTasks: (userId: string) => `mcp:user:${userId}:tasks`,
 };
 
-// Prune, count and add in one step, so that instances racing cannot pass the
-// bound together; a refused task leaves nothing behind. The index lives as long
-// as its longest-lived member, so that it never outlasts the records it counts.
-const CREATE = `
-local now = tonumber(ARGV[3])
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
-local limit = tonumber(ARGV[6])
-if limit > 0 and redis.call('ZCARD', KEYS[2]) >= limit then return 0 end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[5])
-redis.call('ZADD', KEYS[2], ARGV[4], ARGV[2])
-local last = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
-redis.call('PEXPIRE', KEYS[2], math.max(1, tonumber(last[2]) - now))
+// Prune, count and add to the user's index in one step, so that instances racing
+// cannot pass the bound together; a refused task leaves nothing behind. The index
+// lives as long as its longest-lived member, so that it never outlasts the records
+// it counts. The record itself is written next, apart: the two keys live in
+// different hash slots (the user's, the task's).
+const ADMIT = `
+local now = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local limit = tonumber(ARGV[4])
+if limit > 0 and redis.call('ZCARD', KEYS[1]) >= limit then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+redis.call('PEXPIRE', KEYS[1], math.max(1, tonumber(last[2]) - now))
 return 1
 `;
 
@@ -90,11 +91,18 @@ export class RedisTaskRecords implements TaskRecords {
 
   async create(record: TaskRecord, ttlMs: number, limit: number): Promise<boolean> {
     const now = Date.now();
-    const reply = await this.client.eval(CREATE, {
-      keys: [taskKeys.task(record.task.taskId), taskKeys.userTasks(record.userId)],
-      arguments: [JSON.stringify(record), record.task.taskId, String(now), String(now + ttlMs), String(ttlMs), String(limit)],
-    });
-    return Number(reply) === 1;
+    const index = taskKeys.userTasks(record.userId);
+    const taskId = record.task.taskId;
+    const admitted = await this.client.eval(ADMIT, { keys: [index], arguments: [taskId, String(now), String(now + ttlMs), String(limit)] });
+    if (Number(admitted) !== 1) return false;
+    try {
+      await this.client.set(taskKeys.task(taskId), JSON.stringify(record), { expiration: { type: 'PX', value: ttlMs } });
+    } catch (error) {
+      // Not stored: its place in the bound goes back (a failure here too leaves it until it expires).
+      await this.client.zRem(index, taskId).catch(() => undefined);
+      throw error;
+    }
+    return true;
   }
 
   async get(taskId: string): Promise<TaskRecord | null> {

@@ -32,9 +32,13 @@ export interface AuthDeployment {
   stop(): Promise<void>;
 }
 
+/** The run's private Redis Cluster, as startAuthDeployment takes a Redis. */
+export const TEST_CLUSTER = 'cluster';
+
 /**
  * One deployment: `count` instances sharing BASE_URI (the first instance's own
- * URL), on Redis when `redisUrl` is given, else a single embedded instance.
+ * URL), on Redis when `redisUrl` is given (TEST_CLUSTER: the run's Redis
+ * Cluster), else a single embedded instance.
  */
 export async function startAuthDeployment(
   redisUrl: string | undefined,
@@ -46,8 +50,10 @@ export async function startAuthDeployment(
   const servers: RunningServer[] = [];
   try {
     for (const port of ports) {
+      const cluster = redisUrl === TEST_CLUSTER;
       servers.push(
-        await startInstance(redisUrl, {
+        await startInstance(cluster ? undefined : redisUrl, {
+          ...(cluster && { REDIS_CLUSTER_NODES: process.env.TEST_REDIS_CLUSTER_NODES! }),
           AUTH_MODE: 'internal',
           BASE_URI: baseUri,
           PORT: String(port),
@@ -73,11 +79,12 @@ export async function startAuthDeployment(
 
 export type AuthBackendCase = [name: string, start: () => Promise<AuthDeployment>];
 
-/** Embedded (one instance) and Redis (two instances of one deployment, sharing the run's Redis). */
+/** Embedded (one instance), Redis and Redis Cluster (two instances of one deployment, sharing the run's Redis or cluster). */
 export function authBackendCases(overrides: Record<string, string> = {}): AuthBackendCase[] {
   return [
     ['embedded in-memory, one instance', () => startAuthDeployment(undefined, 1, overrides)],
     ['Redis, two instances', () => startAuthDeployment(process.env.TEST_REDIS_URL!, 2, overrides)],
+    ['Redis Cluster, two instances', () => startAuthDeployment(TEST_CLUSTER, 2, overrides)],
   ];
 }
 

@@ -1,5 +1,6 @@
 /** Reading the auth records a test needs to inspect, on either backend, through the runtime's store. */
 import { createHash } from 'node:crypto';
+import type { RedisClusterClient, RedisNodeClient } from '../../src/routing/redis-connections.js';
 import type { RunningServer } from '../../src/server.js';
 
 export const sha256 = (value: string) => createHash('sha256').update(value, 'utf8').digest('hex');
@@ -18,11 +19,17 @@ export async function dumpStore(server: RunningServer): Promise<Map<string, stri
   const out = new Map<string, string>();
   const backend = server.runtime.backend;
   if (backend.kind === 'redis') {
-    const redis = backend.redis!;
-    for await (const batch of redis.scanIterator({ MATCH: '*', COUNT: 500 })) {
-      for (const key of batch) {
-        const type = await redis.type(key);
-        out.set(key, type === 'string' ? ((await redis.get(key)) ?? '') : `<${type}>`);
+    // A cluster is scanned master by master: SCAN walks one node's keys.
+    const nodes =
+      backend.topology === 'cluster'
+        ? await Promise.all((backend.redis as RedisClusterClient).masters.map((master) => (backend.redis as RedisClusterClient).nodeClient(master)))
+        : [backend.redis as RedisNodeClient];
+    for (const redis of nodes as RedisNodeClient[]) {
+      for await (const batch of redis.scanIterator({ MATCH: '*', COUNT: 500 })) {
+        for (const key of batch) {
+          const type = await redis.type(key);
+          out.set(key, type === 'string' ? ((await redis.get(key)) ?? '') : `<${type}>`);
+        }
       }
     }
   } else {

@@ -4,9 +4,10 @@ import { startInstance } from './instances.js';
 export type BackendCase = [name: string, start: () => Promise<RunningServer[]>];
 
 /**
- * The two backends every behavioural suite runs on: the embedded in-memory mode
- * (one instance), and Redis with two instances sharing the run's private Redis,
- * where sessions are created on the first and driven through the second.
+ * The backends every behavioural suite runs on: the embedded in-memory mode
+ * (one instance), Redis with two instances sharing the run's private Redis, and
+ * the same on the run's private Redis Cluster; on Redis, sessions are created on
+ * the first instance and driven through the second.
  */
 export function backendCases(env: Record<string, string> = {}): BackendCase[] {
   return [
@@ -16,6 +17,13 @@ export function backendCases(env: Record<string, string> = {}): BackendCase[] {
       async () => {
         const url = process.env.TEST_REDIS_URL!;
         return Promise.all([startInstance(url, env), startInstance(url, env)]);
+      },
+    ],
+    [
+      'Redis Cluster, two instances',
+      async () => {
+        const cluster = { REDIS_CLUSTER_NODES: process.env.TEST_REDIS_CLUSTER_NODES!, ...env };
+        return Promise.all([startInstance(undefined, cluster), startInstance(undefined, cluster)]);
       },
     ],
   ];

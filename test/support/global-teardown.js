@@ -1,3 +1,3 @@
 export default async function globalTeardown() {
-  await globalThis.__PRIVATE_REDIS__?.stop();
+  await Promise.all([globalThis.__PRIVATE_REDIS__?.stop(), globalThis.__PRIVATE_CLUSTER__?.stop()]);
 }

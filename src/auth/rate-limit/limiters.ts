@@ -11,6 +11,7 @@ import { sendOAuthError } from '../server/oauth-errors.js';
 import { StoreUnavailableError } from '../store-errors.js';
 import { rateLimitPrefix } from '../store-keys.js';
 import { ReservationStore } from './reservation-store.js';
+import type { RedisClient, RedisClusterClient, RedisNodeClient } from '../../routing/redis-connections.js';
 
 export interface Limiters {
   register: RequestHandler;
@@ -62,8 +63,16 @@ class GuardedRedisStore implements Store {
   readonly prefix: string;
   readonly localKeys = false;
 
-  constructor(sendCommand: (...args: string[]) => Promise<RedisReply>, prefix: string) {
-    this.inner = new RedisStore({ sendCommand, prefix });
+  constructor(redis: RedisClient, topology: 'node' | 'cluster', prefix: string) {
+    // On a cluster, rate-limit-redis names each command's key so that node-redis routes it to its slot.
+    this.inner =
+      topology === 'node'
+        ? new RedisStore({ sendCommand: (...args: string[]) => (redis as RedisNodeClient).sendCommand(args) as Promise<RedisReply>, prefix })
+        : new RedisStore({
+            sendCommandCluster: ({ key, isReadOnly, command }) =>
+              (redis as RedisClusterClient).sendCommand(key, isReadOnly, command) as Promise<RedisReply>,
+            prefix,
+          });
     this.prefix = prefix;
   }
 
@@ -107,7 +116,6 @@ export function createLimiters(rt: Runtime, options: { oauth: boolean }): Limite
   const { config, backend } = rt;
   const limits = config.rateLimits;
   const redis = backend.kind === 'redis' ? backend.redis : undefined;
-  const sendCommand = redis ? (...args: string[]) => redis.sendCommand(args) as Promise<RedisReply> : undefined;
 
   const common: Partial<Options> = {
     standardHeaders: 'draft-7',
@@ -124,7 +132,7 @@ export function createLimiters(rt: Runtime, options: { oauth: boolean }): Limite
       windowMs: limits.windowMs,
       limit,
       skip: config.oauthLimitsSkipLoopback[name] ? fromLoopback : undefined,
-      store: sendCommand ? new GuardedRedisStore(sendCommand, rateLimitPrefix(name)) : undefined,
+      store: redis ? new GuardedRedisStore(redis, backend.topology ?? 'node', rateLimitPrefix(name)) : undefined,
       passOnStoreError: false,
       handler: (_req, res) => {
         markRefused(res, setting);

@@ -1,0 +1,204 @@
+/**
+ * The service on a Redis Cluster (3 masters, 3 replicas): a session lives in one
+ * hash slot, a tool call crossing instances costs at most 5 commands, all of them
+ * on the session's shard and none broadcast, and no command ever spans slots
+ * (CROSSSLOT) on any node over the whole run. A master killed with SIGKILL while
+ * sessions are live: its replica is promoted and the same sessions go on.
+ */
+import { jest } from '@jest/globals';
+import { createClient } from 'redis';
+import { channels, keys } from '../src/routing/channels.js';
+import type { RunningServer } from '../src/server.js';
+import { startInstance } from './support/instances.js';
+import { mcpHeaders, openSession, post, sseMessages, sseReader, toolCall, waitUntil } from './support/raw-mcp.js';
+import { startPrivateCluster, type PrivateCluster } from './support/redis-cluster.js';
+
+jest.setTimeout(90_000);
+
+type NodeClient = Awaited<ReturnType<typeof nodeClientOf>>;
+const nodeClientOf = (port: number) => createClient({ url: `redis://127.0.0.1:${port}`, socket: { reconnectStrategy: false } });
+
+async function nodeClient(port: number): Promise<NodeClient> {
+  const client = nodeClientOf(port);
+  client.on('error', () => undefined);
+  await client.connect();
+  return client;
+}
+
+/** The cluster's masters, by port, with the slot ranges each serves. */
+async function masters(anyPort: number): Promise<Map<number, Array<[number, number]>>> {
+  const client = await nodeClient(anyPort);
+  try {
+    const slots = (await client.sendCommand(['CLUSTER', 'SLOTS'])) as Array<[number, number, [string, number, ...unknown[]]]>;
+    const byPort = new Map<number, Array<[number, number]>>();
+    for (const [from, to, [, port]] of slots) byPort.set(Number(port), [...(byPort.get(Number(port)) ?? []), [Number(from), Number(to)]]);
+    return byPort;
+  } finally {
+    await client.close();
+  }
+}
+
+async function keySlot(port: number, key: string): Promise<number> {
+  const client = await nodeClient(port);
+  try {
+    return Number(await client.sendCommand(['CLUSTER', 'KEYSLOT', key]));
+  } finally {
+    await client.close();
+  }
+}
+
+async function masterOf(anyPort: number, slot: number): Promise<number> {
+  for (const [port, ranges] of await masters(anyPort)) if (ranges.some(([from, to]) => slot >= from && slot <= to)) return port;
+  throw new Error(`no master serves slot ${slot}`);
+}
+
+/** Calls and errors per command name on one node (INFO commandstats, errorstats). */
+async function stats(port: number): Promise<{ calls: Record<string, number>; errors: Record<string, number> }> {
+  const client = await nodeClient(port);
+  try {
+    const calls: Record<string, number> = {};
+    for (const [, name, count] of (await client.info('commandstats')).matchAll(/cmdstat_([^:]+):calls=(\d+)/g)) calls[name!] = Number(count);
+    const errors: Record<string, number> = {};
+    for (const [, name, count] of (await client.info('errorstats')).matchAll(/errorstat_([^:]+):count=(\d+)/g)) errors[name!] = Number(count);
+    return { calls, errors };
+  } finally {
+    await client.close();
+  }
+}
+
+const echo = async (url: string, sessionId: string, id: number | string) => {
+  const response = await post(url, sessionId, toolCall(id, 'echo', { message: `call ${id}` }));
+  return { status: response.status, text: sseMessages(await response.text()).at(-1)?.result?.content?.[0]?.text as string | undefined };
+};
+
+describe("on the run's Redis Cluster", () => {
+  const seeds = () => process.env.TEST_REDIS_CLUSTER_NODES!;
+  const ports = () => seeds().split(',').map((url) => Number(new URL(url).port));
+  let a: RunningServer;
+  let b: RunningServer;
+
+  beforeAll(async () => {
+    [a, b] = await Promise.all([
+      startInstance(undefined, { REDIS_CLUSTER_NODES: seeds() }),
+      startInstance(undefined, { REDIS_CLUSTER_NODES: seeds() }),
+    ]);
+  });
+  afterAll(async () => {
+    await Promise.all([a?.stop(), b?.stop()]);
+  });
+
+  test("every key and channel of a session hashes to the session's slot", async () => {
+    const sessionId = await openSession(a.url);
+    expect((await echo(b.url, sessionId, 1)).text).toBe('Echo: call 1');
+    const port = ports()[0]!;
+    const slot = await keySlot(port, `{${sessionId}}`);
+    const names = [
+      ...Object.values(keys)
+        .filter((name): name is (id: string) => string => typeof name === 'function' && name.length === 1)
+        .filter((name) => !['instanceLease', 'userSessions'].includes(name.name))
+        .map((name) => name(sessionId)),
+      keys.sessionOwner(sessionId),
+      keys.sessionEvents(sessionId),
+      channels.toServer(sessionId),
+      channels.toClient(sessionId, 'n:1'),
+      channels.control(sessionId),
+      channels.sseToClient(sessionId),
+      channels.tap(sessionId),
+    ];
+    for (const name of names) expect([name, await keySlot(port, name)]).toEqual([name, slot]);
+  });
+
+  test("a tool call crossing instances costs at most 5 commands, all on the session's shard, none broadcast", async () => {
+    const sessionId = await openSession(a.url);
+    expect((await echo(b.url, sessionId, 1)).text).toBe('Echo: call 1'); // warm: B's session channel
+    const shard = await masterOf(ports()[0]!, await keySlot(ports()[0]!, `{${sessionId}}`));
+    const all = [...(await masters(ports()[0]!)).keys()];
+    const before = await Promise.all(all.map(stats));
+    const calls = 40;
+    for (let i = 0; i < calls; i++) expect((await echo(b.url, sessionId, 10 + i)).text).toBe(`Echo: call ${10 + i}`);
+    const after = await Promise.all(all.map(stats));
+    const delta = (i: number, name: string) => (after[i]!.calls[name] ?? 0) - (before[i]!.calls[name] ?? 0);
+    const total = (i: number) => Object.keys(after[i]!.calls).reduce((sum, name) => sum + delta(i, name), 0) - delta(i, 'info');
+    const onShard = all.indexOf(shard);
+    // The calls' own commands: SSUBSCRIBE, SPUBLISH, RPUSHX, SPUBLISH, SUNSUBSCRIBE, on the shard.
+    for (const name of ['spublish', 'ssubscribe', 'sunsubscribe', 'rpushx']) expect(delta(onShard, name)).toBeGreaterThanOrEqual(calls);
+    expect(delta(onShard, 'spublish')).toBeLessThanOrEqual(2 * calls + 2);
+    // Everything else the instances do meanwhile (lease renewals, sweeps) is a few commands a second.
+    const elsewhere = all.reduce((sum, _port, i) => sum + (i === onShard ? 0 : total(i)), 0);
+    expect((total(onShard) + elsewhere) / calls).toBeLessThanOrEqual(5.5);
+    // Nothing was broadcast to every node: no classic PUBLISH for a call.
+    expect(all.reduce((sum, _port, i) => sum + delta(i, 'publish'), 0)).toBeLessThanOrEqual(2);
+  });
+
+  test('no node ever answered CROSSSLOT: no command of the run spans hash slots', async () => {
+    // Cumulative since the cluster started: every suite of the run that used it counts.
+    for (const port of ports()) expect([port, (await stats(port)).errors.CROSSSLOT ?? 0]).toEqual([port, 0]);
+  });
+});
+
+describe('a master killed with SIGKILL while sessions are live', () => {
+  let cluster: PrivateCluster;
+  let a: RunningServer;
+  let b: RunningServer;
+
+  beforeAll(async () => {
+    cluster = await startPrivateCluster();
+    const env = { REDIS_CLUSTER_NODES: cluster.nodes.join(','), REQUEST_TIMEOUT_S: '10' };
+    [a, b] = await Promise.all([startInstance(undefined, env), startInstance(undefined, env)]);
+  });
+  afterAll(async () => {
+    await Promise.all([a?.stop(), b?.stop()]);
+    await cluster?.stop();
+  });
+
+  test("the session's master dies: its replica takes over, and the same session goes on through both instances", async () => {
+    const sessionId = await openSession(a.url);
+    expect((await echo(b.url, sessionId, 1)).text).toBe('Echo: call 1');
+    // A GET stream is open on B while the master goes.
+    const controller = new AbortController();
+    const standalone = await fetch(`${b.url}/mcp`, { headers: { ...mcpHeaders(undefined, sessionId), accept: 'text/event-stream' }, signal: controller.signal });
+    expect(standalone.status).toBe(200);
+    const reader = sseReader(standalone);
+
+    // And a call is running when the master goes.
+    const running = post(a.url, sessionId, toolCall('long', 'longRunningOperation', { duration: 2, steps: 4 })).then(async (response) => ({
+      status: response.status,
+      last: sseMessages(await response.text()).at(-1),
+    }));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+
+    const alive = cluster.ports;
+    const shard = await masterOf(alive[0]!, await keySlot(alive[0]!, `{${sessionId}}`));
+    const killedAt = Date.now();
+    await cluster.kill(shard);
+    const survivor = alive.find((port) => port !== shard)!;
+
+    // Until the replica is promoted, calls may be refused (503: retry); none may hang, none may crash an instance.
+    let id = 100;
+    let answered: { status: number; text: string | undefined } | undefined;
+    await waitUntil(
+      async () => {
+        answered = await echo(id % 2 ? a.url : b.url, sessionId, id);
+        id += 1;
+        return answered.text === `Echo: call ${id - 1}`;
+      },
+      30_000,
+      'the session answering again after the failover',
+    );
+    const recoveredMs = Date.now() - killedAt;
+    // The call that was running ends, answered or with a JSON-RPC error the client can retry on: it never hangs.
+    const ended = await running;
+    expect(ended.status).toBe(200);
+    expect(ended.last).toMatchObject({ id: 'long' });
+    // The replica now serves the slot.
+    expect(await masterOf(survivor, await keySlot(survivor, `{${sessionId}}`))).not.toBe(shard);
+    // Through both instances, same session id.
+    for (const [n, url] of [a.url, b.url].entries()) expect((await echo(url, sessionId, `after-${n}`)).text).toBe(`Echo: call after-${n}`);
+    // Both instances stayed up, and a new session works too.
+    const fresh = await openSession(b.url);
+    expect((await echo(a.url, fresh, 1)).text).toBe('Echo: call 1');
+    controller.abort();
+    await reader.cancel();
+    expect(recoveredMs).toBeLessThan(30_000);
+  });
+});
