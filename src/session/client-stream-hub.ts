@@ -51,11 +51,22 @@ interface SessionStreams {
  */
 export class ClientStreamHub {
   private readonly sessions = new Map<string, SessionStreams>();
+  /** Request streams waiting here, and when each last heard something (see silenceCheckMs). */
+  private readonly heard = new Map<StreamSink, number>();
+  private silenceTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly bus: MessageBus,
     private readonly graceMs: number,
     private readonly logger: Logger,
+    /**
+     * On a Redis Cluster, a stream's channel moves with its slot (resharding): what is published
+     * while the subscription follows it is lost, though it is in the event log. A request stream
+     * silent this long reads the log from where it stands (0 = never: one node loses nothing
+     * unless its connection does, which watchSubscriber reports). Hand-made: node-redis does not
+     * tell when it moves a sharded subscription.
+     */
+    private readonly silenceCheckMs = 0,
   ) {
     bus.watchSubscriber({ lost: () => this.eachSink((sink) => sink.lost?.()), restored: () => this.afterResubscribe() });
   }
@@ -69,6 +80,7 @@ export class ClientStreamHub {
     let set = entry.sinks.get(streamKey);
     if (!set) entry.sinks.set(streamKey, (set = new Set()));
     set.add(sink);
+    if (this.silenceCheckMs > 0 && streamKey !== STANDALONE_STREAM) this.watchSilence(sink);
     let stream = streamKey === STANDALONE_STREAM ? undefined : entry.streams.get(streamKey);
     if (streamKey !== STANDALONE_STREAM && !stream) {
       stream = this.bus.subscribe([channels.toClient(sessionId, streamKey)], entry.listener);
@@ -79,6 +91,7 @@ export class ClientStreamHub {
     const detach = () => {
       if (detached) return;
       detached = true;
+      this.heard.delete(sink);
       const current = entry.sinks.get(streamKey);
       current?.delete(sink);
       if (current?.size === 0) {
@@ -156,6 +169,25 @@ export class ClientStreamHub {
     return count;
   }
 
+  private watchSilence(sink: StreamSink): void {
+    this.heard.set(sink, Date.now());
+    if (this.silenceTimer) return;
+    this.silenceTimer = setInterval(() => {
+      if (this.heard.size === 0) {
+        clearInterval(this.silenceTimer);
+        this.silenceTimer = undefined;
+        return;
+      }
+      const now = Date.now();
+      for (const [silent, at] of this.heard) {
+        if (now - at < this.silenceCheckMs) continue;
+        this.heard.set(silent, now);
+        silent.restored?.();
+      }
+    }, this.silenceCheckMs);
+    this.silenceTimer.unref();
+  }
+
   private open(sessionId: string): SessionStreams {
     const standalone = channels.toClient(sessionId, STANDALONE_STREAM);
     const prefix = channels.toClient(sessionId, '');
@@ -209,6 +241,7 @@ export class ClientStreamHub {
       // the delivery id tells which of them a message is for.
       const delivery = 'delivery' in message ? message.delivery : undefined;
       if (delivery && sink.delivery && delivery !== sink.delivery) continue;
+      if (this.heard.has(sink)) this.heard.set(sink, Date.now());
       sink.deliver(message);
     }
   }

@@ -67,6 +67,9 @@ export interface Runtime {
   stop(graceMs?: number): Promise<void>;
 }
 
+/** On a Redis Cluster, how long a request stream may hear nothing before it reads the event log (see ClientStreamHub). */
+const CLUSTER_SILENCE_CHECK_MS = 2000;
+
 /** How often the instance samples Redis's round trip (a PING) for its metrics. */
 const REDIS_PING_SAMPLE_MS = 15_000;
 
@@ -94,7 +97,7 @@ export async function startRuntime(config: Config, store: Backend, logger: Logge
     limits: config.limits,
     observer: metrics,
   });
-  const hub = new ClientStreamHub(backend.bus, config.subscriptionGraceMs, log);
+  const hub = new ClientStreamHub(backend.bus, config.subscriptionGraceMs, log, backend.topology === 'cluster' ? CLUSTER_SILENCE_CHECK_MS : 0);
   const census = new SessionCensus(instanceId, backend.bus, host, hub, () => lease.liveInstances(), log);
   await census.start();
   const watch = new OwnerWatch(lease, log);
