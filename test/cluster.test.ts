@@ -136,41 +136,47 @@ describe("on the run's Redis Cluster", () => {
   });
 });
 
-describe('a master killed with SIGKILL while sessions are live', () => {
-  let cluster: PrivateCluster;
-  let a: RunningServer;
-  let b: RunningServer;
-
+/**
+ * A cluster of the suite's own (its faults must not reach the other suites'), and two instances
+ * on it, started before the enclosing describe's tests and stopped after them.
+ */
+function privateClusterForSuite(): { cluster: PrivateCluster; a: RunningServer; b: RunningServer } {
+  const own = {} as { cluster: PrivateCluster; a: RunningServer; b: RunningServer };
   beforeAll(async () => {
-    cluster = await startPrivateCluster();
-    const env = { REDIS_CLUSTER_NODES: cluster.nodes.join(','), REQUEST_TIMEOUT_S: '10' };
-    [a, b] = await Promise.all([startInstance(undefined, env), startInstance(undefined, env)]);
+    own.cluster = await startPrivateCluster();
+    const env = { REDIS_CLUSTER_NODES: own.cluster.nodes.join(','), REQUEST_TIMEOUT_S: '10' };
+    [own.a, own.b] = await Promise.all([startInstance(undefined, env), startInstance(undefined, env)]);
   });
   afterAll(async () => {
-    await Promise.all([a?.stop(), b?.stop()]);
-    await cluster?.stop();
+    await Promise.all([own.a?.stop(), own.b?.stop()]);
+    await own.cluster?.stop();
   });
+  return own;
+}
+
+describe('a master killed with SIGKILL while sessions are live', () => {
+  const own = privateClusterForSuite();
 
   test("the session's master dies: its replica takes over, and the same session goes on through both instances", async () => {
-    const sessionId = await openSession(a.url);
-    expect((await echo(b.url, sessionId, 1)).text).toBe('Echo: call 1');
+    const sessionId = await openSession(own.a.url);
+    expect((await echo(own.b.url, sessionId, 1)).text).toBe('Echo: call 1');
     // A GET stream is open on B while the master goes.
     const controller = new AbortController();
-    const standalone = await fetch(`${b.url}/mcp`, { headers: { ...mcpHeaders(undefined, sessionId), accept: 'text/event-stream' }, signal: controller.signal });
+    const standalone = await fetch(`${own.b.url}/mcp`, { headers: { ...mcpHeaders(undefined, sessionId), accept: 'text/event-stream' }, signal: controller.signal });
     expect(standalone.status).toBe(200);
     const reader = sseReader(standalone);
 
     // And a call is running when the master goes.
-    const running = post(a.url, sessionId, toolCall('long', 'longRunningOperation', { duration: 2, steps: 4 })).then(async (response) => ({
+    const running = post(own.a.url, sessionId, toolCall('long', 'longRunningOperation', { duration: 2, steps: 4 })).then(async (response) => ({
       status: response.status,
       last: sseMessages(await response.text()).at(-1),
     }));
     await new Promise((resolve) => setTimeout(resolve, 300));
 
-    const alive = cluster.ports;
+    const alive = own.cluster.ports;
     const shard = await masterOf(alive[0]!, await keySlot(alive[0]!, `{${sessionId}}`));
     const killedAt = Date.now();
-    await cluster.kill(shard);
+    await own.cluster.kill(shard);
     const survivor = alive.find((port) => port !== shard)!;
 
     // Until the replica is promoted, calls may be refused (503: retry); none may hang, none may crash an instance.
@@ -178,7 +184,7 @@ describe('a master killed with SIGKILL while sessions are live', () => {
     let answered: { status: number; text: string | undefined } | undefined;
     await waitUntil(
       async () => {
-        answered = await echo(id % 2 ? a.url : b.url, sessionId, id);
+        answered = await echo(id % 2 ? own.a.url : own.b.url, sessionId, id);
         id += 1;
         return answered.text === `Echo: call ${id - 1}`;
       },
@@ -193,10 +199,10 @@ describe('a master killed with SIGKILL while sessions are live', () => {
     // The replica now serves the slot.
     expect(await masterOf(survivor, await keySlot(survivor, `{${sessionId}}`))).not.toBe(shard);
     // Through both instances, same session id.
-    for (const [n, url] of [a.url, b.url].entries()) expect((await echo(url, sessionId, `after-${n}`)).text).toBe(`Echo: call after-${n}`);
+    for (const [n, url] of [own.a.url, own.b.url].entries()) expect((await echo(url, sessionId, `after-${n}`)).text).toBe(`Echo: call after-${n}`);
     // Both instances stayed up, and a new session works too.
-    const fresh = await openSession(b.url);
-    expect((await echo(a.url, fresh, 1)).text).toBe('Echo: call 1');
+    const fresh = await openSession(own.b.url);
+    expect((await echo(own.a.url, fresh, 1)).text).toBe('Echo: call 1');
     controller.abort();
     await reader.cancel();
     expect(recoveredMs).toBeLessThan(30_000);
@@ -204,23 +210,11 @@ describe('a master killed with SIGKILL while sessions are live', () => {
 });
 
 describe('slots migrated under traffic (redis-cli --cluster reshard)', () => {
-  let cluster: PrivateCluster;
-  let a: RunningServer;
-  let b: RunningServer;
-
-  beforeAll(async () => {
-    cluster = await startPrivateCluster();
-    const env = { REDIS_CLUSTER_NODES: cluster.nodes.join(','), REQUEST_TIMEOUT_S: '10' };
-    [a, b] = await Promise.all([startInstance(undefined, env), startInstance(undefined, env)]);
-  });
-  afterAll(async () => {
-    await Promise.all([a?.stop(), b?.stop()]);
-    await cluster?.stop();
-  });
+  const own = privateClusterForSuite();
 
   test("every slot of the session's master moves to another master while calls run: every call is answered", async () => {
-    const sessionId = await openSession(a.url);
-    const port = cluster.ports[0]!;
+    const sessionId = await openSession(own.a.url);
+    const port = own.cluster.ports[0]!;
     const from = await masterOf(port, await keySlot(port, `{${sessionId}}`));
     const to = [...(await masters(port)).keys()].find((p) => p !== from)!;
     const idOf = async (p: number) => {
@@ -237,7 +231,7 @@ describe('slots migrated under traffic (redis-cli --cluster reshard)', () => {
     const answers: Array<{ status: number; ok: boolean; ms: number }> = [];
     const traffic = (async () => {
       for (let i = 0; !stop; i++) {
-        const url = i % 2 ? a.url : b.url;
+        const url = i % 2 ? own.a.url : own.b.url;
         const started = Date.now();
         const { status, text } = await echo(url, sessionId, 1000 + i);
         answers.push({ status, ok: text === `Echo: call ${1000 + i}`, ms: Date.now() - started });
@@ -259,6 +253,6 @@ describe('slots migrated under traffic (redis-cli --cluster reshard)', () => {
     // A reply published while its stream's channel followed the slot is read from the event log: late, not lost.
     expect(Math.max(...answers.map((answer) => answer.ms))).toBeLessThan(5000);
     // And after it, through both instances.
-    for (const [n, url] of [a.url, b.url].entries()) expect((await echo(url, sessionId, `after-${n}`)).text).toBe(`Echo: call after-${n}`);
+    for (const [n, url] of [own.a.url, own.b.url].entries()) expect((await echo(url, sessionId, `after-${n}`)).text).toBe(`Echo: call after-${n}`);
   });
 });
