@@ -4,6 +4,8 @@
 # goes to the other instance, so sessions, input_required rounds and listen
 # streams all cross Redis. Fails on any failing or warning check, scored or
 # not (the 2026-07-28 tasks extension and pending scenarios included).
+# CONFORMANCE_REDIS=cluster runs the instances on a private Redis Cluster
+# (3 masters, 3 replicas) instead of one node.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -17,14 +19,25 @@ trap cleanup EXIT
 
 free_port() { node -e "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
 
-redis_port=$(free_port)
-redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no >/dev/null &
-pids+=($!)
-for _ in $(seq 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+if [ "${CONFORMANCE_REDIS:-node}" = cluster ]; then
+  nodes_file=$(mktemp)
+  node test/conformance/private-cluster.js >"$nodes_file" &
+  pids+=($!)
+  for _ in $(seq 300); do [ -s "$nodes_file" ] && break; sleep 0.1; done
+  [ -s "$nodes_file" ] || { echo "the private Redis Cluster did not start"; exit 1; }
+  redis_env=(REDIS_CLUSTER_NODES="$(head -n1 "$nodes_file")")
+  echo "conformance: on a Redis Cluster (${redis_env[0]})"
+else
+  redis_port=$(free_port)
+  redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no >/dev/null &
+  pids+=($!)
+  for _ in $(seq 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+  redis_env=(REDIS_URL="redis://127.0.0.1:$redis_port")
+fi
 
 start_instance() {
   local port=$1
-  REDIS_URL="redis://127.0.0.1:$redis_port" REQUEST_STATE_KEY="conformance-request-state-key-32-bytes-long" \
+  env "${redis_env[@]}" REQUEST_STATE_KEY="conformance-request-state-key-32-bytes-long" \
     PORT="$port" HOST=127.0.0.1 AUTH_MODE=none LOG_LEVEL=warn \
     node dist/index.js >"/tmp/conformance-instance-$port.log" 2>&1 &
   pids+=($!)
