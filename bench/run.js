@@ -179,8 +179,10 @@ async function prepareSessions(routes, connections) {
  * (SET, every INSTANCE_LEASE_TTL_MS / 3) and the sweep's TTL refresh of busy
  * sessions (PEXPIRE, every 30 s).
  */
-// Timer-driven: the owner's sweep and the held-streams renewal (SET, PEXPIRE, and EVAL: the renew script).
-const HOUSEKEEPING = new Set(['set', 'pexpire', 'eval']);
+// Timer-driven: the owner's sweep and the held-streams renewal (SET, PEXPIRE, and EVAL: the renew script),
+// the registry of live instances renewed with the lease (ZREMRANGEBYSCORE, ZADD), and on a cluster the
+// replicas' acknowledgements and the client's health checks (REPLCONF, PING).
+const HOUSEKEEPING = new Set(['set', 'pexpire', 'eval', 'zadd', 'zremrangebyscore', 'replconf', 'ping']);
 /**
  * The event log's upkeep, beside the one append per server message (RPUSHX, or the
  * append-and-trim script counted as that append): the LTRIM that goes with an append

@@ -291,7 +291,7 @@ export function printReport(results) {
     console.log(`CPU during the window (2026-07-28 targets)\n${cpuTable(results, MODERN_KEYS, 'f')}\n`);
   }
   if (Object.values(results.loads).some((run) => run.redis)) {
-    console.log('Redis cost per tool call (cmds/call: commands other than timer-driven SET/PEXPIRE and the event log\'s upkeep, over calls sent;');
+    console.log('Redis cost per tool call (cmds/call: commands other than the timer-driven ones and the event log\'s upkeep, over calls sent;');
     console.log('log upkeep/call: trims (LTRIM, and what the append-and-trim script runs inside) and log creation (RPUSH), over calls sent;');
     console.log(`all cmds/completed call: every command in the window over completed calls)\n${redisTable(results)}\n`);
   }
