@@ -6,6 +6,7 @@
  * Each refusal names its setting; nothing is created for a refused request; a
  * second user is served.
  */
+import { jest } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { keys } from '../src/routing/channels.js';
 import { eventSize } from '../src/routing/event-store.js';
@@ -16,6 +17,8 @@ import { parseSse } from './support/http-raw.js';
 import { mcpHeaders, openSession, post, sseMessages, toolCall } from './support/raw-mcp.js';
 
 const LOG = { events: 1000, bytes: 64 * 1024 };
+
+jest.setTimeout(120_000);
 
 function initialize(experimental: Record<string, unknown>) {
   return {
@@ -28,7 +31,9 @@ function initialize(experimental: Record<string, unknown>) {
 
 type ErrorBody = { error: { code: number; message: string } };
 
-describe.each(authBackendCases({ EVENT_LOG_MAX_EVENTS: String(LOG.events), EVENT_LOG_MAX_BYTES: String(LOG.bytes) }))(
+// A generous deadline: 100 calls of 100 steps each make 20 000 messages in one stream, which a
+// loaded machine may take a while to carry (the suite is about what is kept, not how fast).
+describe.each(authBackendCases({ EVENT_LOG_MAX_EVENTS: String(LOG.events), EVENT_LOG_MAX_BYTES: String(LOG.bytes), REQUEST_TIMEOUT_S: '90' }))(
   'stored and echoed input on %s',
   (_name, start) => {
     let deployment: AuthDeployment;

@@ -49,7 +49,8 @@ describe('shedding on resident memory (SHED_RSS_MB)', () => {
     // suites before this one free or take memory).
     const belowMB = Math.max(0, thresholdMB - Math.floor(process.memoryUsage.rss() / 1048576));
     let ballast: Buffer | undefined = Buffer.alloc((belowMB + 300) * 1048576, 1);
-    await waitUntil(async () => (await readiness(url)).status === 503, 5000, '/ready to report shedding');
+    // Sampled every second; a loaded machine may take a few to page the ballast in.
+    await waitUntil(async () => (await readiness(url)).status === 503, 15_000, '/ready to report shedding');
     expect((await readiness(url)).body.shedding).toContain('SHED_RSS_MB');
 
     const refused = await fetch(`${url}/mcp`, { method: 'POST', headers: mcpHeaders(), body: INITIALIZE });
