@@ -45,12 +45,19 @@ describe('shedding on resident memory (SHED_RSS_MB)', () => {
     const sessionId = await openSession(url);
     expect((await readiness(url)).status).toBe(200);
 
-    // Enough to pass the threshold from wherever the process's RSS is now (it moves as the
-    // suites before this one free or take memory).
-    const belowMB = Math.max(0, thresholdMB - Math.floor(process.memoryUsage.rss() / 1048576));
-    let ballast: Buffer | undefined = Buffer.alloc((belowMB + 300) * 1048576, 1);
-    // Sampled every second; a loaded machine may take a few to page the ballast in.
-    await waitUntil(async () => (await readiness(url)).status === 503, 15_000, '/ready to report shedding');
+    // Ballast until the process's RSS is past the threshold, from wherever it is now: it moves as
+    // the suites before this one free or take memory, and memory they leave may go back to the
+    // system while the ballast comes in (one allocation sized from a reading could fall short).
+    const MB = 1048576;
+    const ballast: Buffer[] = [];
+    await waitUntil(
+      async () => {
+        if (process.memoryUsage.rss() < (thresholdMB + 100) * MB && ballast.length < 100) ballast.push(Buffer.alloc(100 * MB, 1));
+        return (await readiness(url)).status === 503;
+      },
+      15_000,
+      `/ready to report shedding (threshold ${thresholdMB} MB, RSS ${Math.round(process.memoryUsage.rss() / MB)} MB)`,
+    );
     expect((await readiness(url)).body.shedding).toContain('SHED_RSS_MB');
 
     const refused = await fetch(`${url}/mcp`, { method: 'POST', headers: mcpHeaders(), body: INITIALIZE });
@@ -68,7 +75,7 @@ describe('shedding on resident memory (SHED_RSS_MB)', () => {
     expect(notification.status).toBe(202);
 
     expect(ballast.length).toBeGreaterThan(0);
-    ballast = undefined;
+    ballast.length = 0;
     gc();
     await waitUntil(async () => (await readiness(url)).status === 200, 5000, '/ready to recover');
     const served = sseMessages(await (await post(url, sessionId, toolCall(2, 'echo', { message: 'back' }))).text());
