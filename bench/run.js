@@ -96,6 +96,12 @@ function readSettings(env = process.env) {
  * The systems under load. Each route says which instance a share of the
  * connections loads and which instance created (owns) their sessions.
  */
+/** Half the connections load the first instance with sessions the second owns, half the other way round. */
+const crossed = ([first, second]) => [
+  { load: first, owner: second },
+  { load: second, owner: first },
+];
+
 function loadTargets(redisUrl, clusterNodes) {
   const onCluster = { env: { REDIS_CLUSTER_NODES: clusterNodes?.join(','), REQUEST_STATE_KEY: 'bench-request-state-key-of-32-bytes-or-more' } };
   return {
@@ -109,21 +115,14 @@ function loadTargets(redisUrl, clusterNodes) {
       label: '(b) ours, Redis, 2 instances crossed',
       usesRedis: true,
       start: async () => [await startOurs('ours-redis-A', redisUrl), await startOurs('ours-redis-B', redisUrl)],
-      // Half the connections load A with sessions B owns, half the other way round.
-      routes: ([first, second]) => [
-        { load: first, owner: second },
-        { load: second, owner: first },
-      ],
+      routes: crossed,
     },
     h: {
       label: '(h) ours, Redis Cluster (3 shards), 2 instances crossed',
       usesRedis: true,
       cluster: true,
       start: async () => [await startOurs('ours-cluster-A', undefined, onCluster), await startOurs('ours-cluster-B', undefined, onCluster)],
-      routes: ([first, second]) => [
-        { load: first, owner: second },
-        { load: second, owner: first },
-      ],
+      routes: crossed,
     },
     c: {
       label: '(c) ours, embedded',
