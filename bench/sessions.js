@@ -32,7 +32,7 @@ const ASSUMED_RATE = 600;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const log = (message) => console.error(`bench:sessions: ${message}`);
 
-/** The host's sweep period (src/session/session-host.ts) for these settings. */
+/** The host's sweep period (src/sessions/owner/session-host.ts) for these settings. */
 function sweepMs(s) {
   return Math.max(200, Math.min((s.idleTimeoutS * 1000) / 4, (s.evictAfterS * 1000) / 2, 30_000));
 }

@@ -1,11 +1,11 @@
 import http from 'node:http';
-import { createApp } from './app.js';
+import { createApp } from './http/app.js';
 import { ConnectionLimits } from './http/connection-limits.js';
 import type { Config } from './config.js';
-import type { RedisTarget } from './routing/redis-connections.js';
-import { createBackend } from './routing/backend.js';
+import type { RedisTarget } from './store/redis-connections.js';
+import { createBackend } from './store/store.js';
 import type { Logger } from './observability/logger.js';
-import { startRuntime, type Runtime } from './session/runtime.js';
+import { startRuntime, type Runtime } from './runtime.js';
 
 /** How long after a stop begins the listener keeps accepting (and refusing) connections. */
 const LISTENER_CLOSE_DELAY_MS = 1000;

@@ -8,8 +8,8 @@
  */
 import { jest } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
-import { keys } from '../src/routing/channels.js';
-import { eventSize } from '../src/routing/event-store.js';
+import { keys } from '../src/protocol/channels.js';
+import { eventSize } from '../src/store/event-store.js';
 import { authBackendCases, type AuthDeployment } from './support/auth-instances.js';
 import { signIn } from './support/auth-flow.js';
 import { expectServed } from './support/abuse.js';

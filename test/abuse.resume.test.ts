@@ -13,7 +13,7 @@ import { signIn } from './support/auth-flow.js';
 import { expectServed } from './support/abuse.js';
 import { mcpHeaders, openSession, post, sseMessages, toolCall } from './support/raw-mcp.js';
 import { startPrivateRedis, type PrivateRedis } from './support/redis-server.js';
-import { keys } from '../src/routing/channels.js';
+import { keys } from '../src/protocol/channels.js';
 
 let redis: PrivateRedis;
 let admin: ReturnType<typeof createClient>;

@@ -15,7 +15,7 @@ import { startPrivateRedis, type PrivateRedis } from './support/redis-server.js'
 import { acceptedSockets, expectServed, rssMB, sampleMax, unreadResponse } from './support/abuse.js';
 import { parseSse } from './support/http-raw.js';
 import { mcpHeaders, openSession, post, sseMessages, sseReader, toolCall, waitUntil } from './support/raw-mcp.js';
-import { keys } from '../src/routing/channels.js';
+import { keys } from '../src/protocol/channels.js';
 
 const BOUND = 64 * 1024;
 /**

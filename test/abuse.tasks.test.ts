@@ -16,8 +16,8 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { CallToolResultSchema, CreateTaskResultSchema, McpError, type Progress, type Task } from '@modelcontextprotocol/sdk/types.js';
 import { LIMIT_EXCEEDED_CODE, LimitExceeded } from '../src/limits/limit-exceeded.js';
 import { createLogger } from '../src/observability/logger.js';
-import { channels } from '../src/routing/channels.js';
-import { connectRedis, type RedisConnections } from '../src/routing/redis-connections.js';
+import { channels } from '../src/protocol/channels.js';
+import { connectRedis, type RedisConnections } from '../src/store/redis-connections.js';
 import { MemoryTaskRecords } from '../src/tasks/memory-task-records.js';
 import { RedisTaskRecords, taskKeys } from '../src/tasks/redis-task-records.js';
 import type { TaskRecord, TaskRecords } from '../src/tasks/task-records.js';

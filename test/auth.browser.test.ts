@@ -6,7 +6,7 @@
  * whose token gets 404 on the first user's session. The pages run under their
  * CSP without a single violation, and hostile input stays text.
  */
-import { keys } from '../src/routing/channels.js';
+import { keys } from '../src/protocol/channels.js';
 import { jest } from '@jest/globals';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -5,7 +5,7 @@
  * on /mcp, shared by instances through Redis; X-Forwarded-For trusted only with
  * TRUST_PROXY; AUTH_MODE=none; configuration errors naming their variable.
  */
-import { keys } from '../src/routing/channels.js';
+import { keys } from '../src/protocol/channels.js';
 import { ConfigError, loadConfig } from '../src/config.js';
 import type { RunningServer } from '../src/server.js';
 import { startAuthDeployment, type AuthDeployment } from './support/auth-instances.js';

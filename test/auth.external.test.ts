@@ -4,7 +4,7 @@
  * and cached briefly; the audience must be ours; an unreachable authorization
  * server gives 503, never 401. No authorization server runs here.
  */
-import { keys } from '../src/routing/channels.js';
+import { keys } from '../src/protocol/channels.js';
 import type { RunningServer } from '../src/server.js';
 import { startFakeAuthorizationServer, type FakeAuthorizationServer } from './support/auth-fake-introspection.js';
 import { HIGH_RATE_LIMITS } from './support/auth-instances.js';

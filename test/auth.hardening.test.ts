@@ -13,8 +13,8 @@
  */
 import { OAuthError } from '@modelcontextprotocol/sdk/server/auth/errors.js';
 import { ClientsStore } from '../src/auth/server/clients-store.js';
-import { ClientModel } from '../src/auth/server/models/client.js';
-import type { KeyValueStore } from '../src/routing/kv.js';
+import { ClientModel } from '../src/auth/models/client.js';
+import type { KeyValueStore } from '../src/store/kv.js';
 import { authBackendCases, authDeploymentForSuite, startAuthDeployment, type AuthDeployment } from './support/auth-instances.js';
 import {
   actAsUser,

@@ -5,7 +5,7 @@
  * no token, and every auth and rate-limit key is namespaced, documented and has
  * a TTL. On a private Redis, so that command counts are this suite's alone.
  */
-import { channels } from '../src/routing/channels.js';
+import { channels } from '../src/protocol/channels.js';
 import { readFileSync } from 'node:fs';
 import { createClient } from 'redis';
 import { startAuthDeployment, type AuthDeployment } from './support/auth-instances.js';

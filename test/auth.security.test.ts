@@ -4,8 +4,8 @@
  * with two instances of one deployment (requests spread over both, so that
  * codes, tokens and revocations are seen to cross instances).
  */
-import { AccessTokenModel } from '../src/auth/server/models/access-token.js';
-import { GrantModel } from '../src/auth/server/models/grant.js';
+import { AccessTokenModel } from '../src/auth/models/access-token.js';
+import { GrantModel } from '../src/auth/models/grant.js';
 import { authBackendCases, authDeploymentForSuite, startAuthDeployment } from './support/auth-instances.js';
 import {
   actAsUser,

@@ -7,7 +7,7 @@
  */
 import { jest } from '@jest/globals';
 import { createClient } from 'redis';
-import { channels, keys } from '../src/routing/channels.js';
+import { channels, keys } from '../src/protocol/channels.js';
 import type { RunningServer } from '../src/server.js';
 import { startInstance } from './support/instances.js';
 import { mcpHeaders, openSession, post, sseMessages, sseReader, toolCall, waitUntil } from './support/raw-mcp.js';

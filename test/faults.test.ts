@@ -6,7 +6,7 @@
 import { connect } from 'node:net';
 import { createClient } from 'redis';
 import type { RunningServer } from '../src/server.js';
-import { channels } from '../src/routing/channels.js';
+import { channels } from '../src/protocol/channels.js';
 import { startChildInstance, startInstance, type ChildInstance } from './support/instances.js';
 import { openSession, post, sseMessages, toolCall, waitUntil } from './support/raw-mcp.js';
 import { startPrivateRedis, type PrivateRedis } from './support/redis-server.js';

@@ -1,7 +1,7 @@
 /**
  * The README's "Run it" and "Try it" paths, as a newcomer runs them, with the default
  * authorization (AUTH_MODE=internal: the built-in OAuth server and the fake IdP):
- * `node dist/index.js` (what `npm start` runs) logs the public URL it serves; `scratch/oauth.sh`
+ * `node dist/main.js` (what `npm start` runs) logs the public URL it serves; `scratch/oauth.sh`
  * walks the flow and ends with `export MCP_TOKEN=…`, a token /mcp accepts; `scratch/curl-session.sh`
  * runs a whole session with it; the OAuth limits left at their defaults do not count loopback
  * clients. Then two instances on the run's Redis sharing BASE_URI and REQUEST_STATE_KEY, as the
@@ -94,9 +94,9 @@ interface NodeServer {
   stop(): Promise<void>;
 }
 
-/** `node dist/index.js` (what `npm start` runs after building) with nothing set but `env`. */
+/** `node dist/main.js` (what `npm start` runs after building) with nothing set but `env`. */
 async function startNode(env: Record<string, string>): Promise<NodeServer> {
-  const child = spawn(process.execPath, [path.resolve('dist/index.js')], {
+  const child = spawn(process.execPath, [path.resolve('dist/main.js')], {
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -136,7 +136,7 @@ async function startNode(env: Record<string, string>): Promise<NodeServer> {
   };
 }
 
-describe('README, one instance: node dist/index.js, scratch/oauth.sh, scratch/curl-session.sh', () => {
+describe('README, one instance: node dist/main.js, scratch/oauth.sh, scratch/curl-session.sh', () => {
   let server: NodeServer;
   let port: number;
   /** The README's http://localhost:3232, on a port of the test's own. */

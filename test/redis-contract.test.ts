@@ -4,7 +4,7 @@
  * number of commands per tool call.
  */
 import { createClient } from 'redis';
-import { channels, keys } from '../src/routing/channels.js';
+import { channels, keys } from '../src/protocol/channels.js';
 import type { RunningServer } from '../src/server.js';
 import { startInstance } from './support/instances.js';
 import { openSession, post, sseMessages, toolCall, waitUntil } from './support/raw-mcp.js';

@@ -4,7 +4,7 @@
  * transparently to the SDK client (same session id, no new initialize), with
  * its state. On both backends.
  */
-import { channels } from '../src/routing/channels.js';
+import { channels } from '../src/protocol/channels.js';
 import type { RunningServer } from '../src/server.js';
 import { backendCases } from './support/backends.js';
 import { startInstance } from './support/instances.js';

@@ -6,7 +6,7 @@
  * the store with its log level, resource subscriptions and toggles.
  */
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
-import { keys } from '../src/routing/channels.js';
+import { keys } from '../src/protocol/channels.js';
 import { startChildInstance, type ChildInstance } from './support/instances.js';
 import { openSession, post, sseMessages, toolCall, waitUntil } from './support/raw-mcp.js';
 import { startPrivateRedis, type PrivateRedis } from './support/redis-server.js';

@@ -6,7 +6,7 @@
  * the same ids, new sessions work, and Redis holds exactly the subscriptions the
  * live sessions need.
  */
-import { channels, keys } from '../src/routing/channels.js';
+import { channels, keys } from '../src/protocol/channels.js';
 import { startChildInstance, type ChildInstance } from './support/instances.js';
 import { openSession, post, sseMessages, sseReader, toolCall, waitUntil } from './support/raw-mcp.js';
 import { startPrivateRedis, type PrivateRedis } from './support/redis-server.js';

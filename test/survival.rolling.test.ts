@@ -9,7 +9,7 @@
  *
  * The restart runs once, in beforeAll; each test asserts one property of it.
  */
-import { keys } from '../src/routing/channels.js';
+import { keys } from '../src/protocol/channels.js';
 import { startChildInstance, type ChildInstance } from './support/instances.js';
 import { waitUntil } from './support/raw-mcp.js';
 import { startPrivateRedis, type PrivateRedis } from './support/redis-server.js';

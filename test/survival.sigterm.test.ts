@@ -6,7 +6,7 @@
  * dead instance's lease lapses (the lease here lasts 10 s).
  */
 import net from 'node:net';
-import { keys } from '../src/routing/channels.js';
+import { keys } from '../src/protocol/channels.js';
 import { startChildInstance, type ChildInstance } from './support/instances.js';
 import { openSession, post, sseMessages, toolCall } from './support/raw-mcp.js';
 import { startPrivateRedis, type PrivateRedis } from './support/redis-server.js';

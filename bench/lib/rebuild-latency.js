@@ -2,7 +2,7 @@
 // eviction) against the same session once it is resident again.
 import { percentile } from './load.js';
 import { timeEcho } from './session-load.js';
-import { keys as sessionKeys } from '../../dist/routing/channels.js';
+import { keys as sessionKeys } from '../../dist/protocol/channels.js';
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 

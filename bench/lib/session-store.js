@@ -1,6 +1,6 @@
 // What the sessions cost in Redis, read from a private Redis over the bench's own
 // connection: memory, key counts, per-key sizes, and which sessions are in memory.
-import { keys as sessionKeys } from '../../dist/routing/channels.js';
+import { keys as sessionKeys } from '../../dist/protocol/channels.js';
 
 const INSTANCE_KEYS = 'mcp:session:*:instance';
 
@@ -84,7 +84,7 @@ export async function redisMemory(client) {
   };
 }
 
-/** The keys a Streamable HTTP session has in Redis (src/routing/channels.ts `keys`). */
+/** The keys a Streamable HTTP session has in Redis (src/protocol/channels.ts `keys`). */
 export const SESSION_KEY_KINDS = {
   owner: (id) => `session:${id}:owner`,
   meta: (id) => `mcp:session:${id}:meta`,

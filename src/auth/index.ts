@@ -1,5 +1,5 @@
 import express, { type RequestHandler, type Router } from 'express';
-import type { Runtime } from '../session/runtime.js';
+import type { Runtime } from '../runtime.js';
 import { TOKEN_CACHE_MAX_AGE_MS, TOKEN_CACHE_MAX_ENTRIES } from './constants.js';
 import { attachAnonymousPrincipal } from './principal.js';
 import { createLimiters } from './rate-limit/limiters.js';
@@ -10,7 +10,7 @@ import { RevocationFeed } from './revocations.js';
 import { BrowserSessionSeal } from './browser/browser-session.js';
 import { createAuthorizationServer } from './server/authorization-server.js';
 import type { FirstPartySignIn } from './server/first-party-sign-in.js';
-import { metadataRouter, protectedResourceMetadata } from './server/endpoints/metadata.js';
+import { metadataRouter, protectedResourceMetadata } from './actions/metadata.js';
 import { authUrls } from './urls.js';
 
 export interface Auth {

@@ -1,5 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
-import type { Principal } from '../routing/envelopes.js';
+import type { Principal } from '../protocol/envelopes.js';
 
 export type { Principal };
 

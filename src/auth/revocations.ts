@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Logger } from '../observability/logger.js';
-import type { MessageBus } from '../routing/bus.js';
-import { REVOCATIONS_CHANNEL } from './store-keys.js';
+import type { MessageBus } from '../store/bus.js';
+import { REVOCATIONS_CHANNEL } from '../protocol/auth-keys.js';
 
 /**
  * What travels on mcp:auth:revocations: the id of a revoked access token, or of a

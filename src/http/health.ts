@@ -1,5 +1,5 @@
 import type { RequestHandler, Response } from 'express';
-import type { Runtime } from '../session/runtime.js';
+import type { Runtime } from '../runtime.js';
 import { sendLimitExceeded } from './errors.js';
 
 /** GET /health — liveness: the process answers. A load balancer restarts it when this fails. */

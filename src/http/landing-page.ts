@@ -1,12 +1,12 @@
 import type { RequestHandler } from 'express';
-import { escapeHtml, sendPage } from '../auth/server/pages/html.js';
+import { escapeHtml, sendPage } from '../auth/pages/html.js';
 import { SERVER_INFO } from '../mcp/everything-server.js';
 import { LIST_RESULT as PROMPT_LIST } from '../mcp/prompts/index.js';
 import { TEMPLATES_RESULT } from '../mcp/resources/index.js';
 import { STATIC_RESOURCES } from '../mcp/resources/static-resources.js';
 import { LIST_RESULT as TOOL_LIST } from '../mcp/tools/index.js';
 import { SUPPORTED_VERSIONS } from '../modern/wire.js';
-import type { Runtime } from '../session/runtime.js';
+import type { Runtime } from '../runtime.js';
 
 /** How long the live figures (instances, sessions) are kept before they are read again. */
 const STATUS_CACHE_MS = 5_000;

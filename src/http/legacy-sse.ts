@@ -1,17 +1,17 @@
 import type { RequestHandler } from 'express';
 import { principalOf } from '../auth/principal.js';
-import { channels } from '../routing/channels.js';
-import { decode, envelope, ToClientEnvelopeSchema } from '../routing/envelopes.js';
-import { isRequest } from '../routing/message-kinds.js';
-import type { Runtime } from '../session/runtime.js';
+import { channels } from '../protocol/channels.js';
+import { decode, envelope, ToClientEnvelopeSchema } from '../protocol/envelopes.js';
+import { isRequest } from '../protocol/message-kinds.js';
+import type { Runtime } from '../runtime.js';
 import { acceptsStream, hasJsonBody, safeHeaders } from './checks.js';
 import { LimitExceeded } from '../limits/limit-exceeded.js';
 import { holdWhileOpen, sendJsonRpcError, sendLimitExceeded, serviceUnavailable, whenClosed } from './errors.js';
 import { inputBounds, parseJsonRpcBody } from './jsonrpc-body.js';
-import type { KeepAlive } from './keep-alive.js';
+import type { KeepAlive } from '../sessions/streams/keep-alive.js';
 import { refusedForLoad } from './health.js';
-import { resolveSession } from './session-guard.js';
-import { SseWriter, streamBounds } from './sse-writer.js';
+import { resolveSession } from '../sessions/edge/session-resolve.js';
+import { SseWriter, streamBounds } from '../sessions/streams/sse-writer.js';
 
 /**
  * GET /sse (HTTP+SSE transport of 2024-11-05): the session lives as long as this

@@ -1,9 +1,9 @@
 import type { RequestHandler } from 'express';
 import { principalOf } from '../auth/principal.js';
-import { STANDALONE_STREAM } from '../routing/channels.js';
-import type { Runtime } from '../session/runtime.js';
+import { STANDALONE_STREAM } from '../protocol/channels.js';
+import type { Runtime } from '../runtime.js';
 import { serviceUnavailable } from './errors.js';
-import { resolveStreamableSession } from './session-guard.js';
+import { resolveStreamableSession } from '../sessions/edge/session-resolve.js';
 
 /** How long DELETE waits for the owner to confirm the session is gone. */
 const CONFIRM_MS = 2000;

@@ -1,14 +1,14 @@
 import type { RequestHandler } from 'express';
-import { STANDALONE_STREAM } from '../routing/channels.js';
-import { parseEventId } from '../routing/event-store.js';
-import type { Runtime } from '../session/runtime.js';
+import { STANDALONE_STREAM } from '../protocol/channels.js';
+import { parseEventId } from '../store/event-store.js';
+import type { Runtime } from '../runtime.js';
 import { acceptsStream } from './checks.js';
 import { sendJsonRpcError } from './errors.js';
 import { refusedForLoad } from './health.js';
-import type { KeepAlive } from './keep-alive.js';
+import type { KeepAlive } from '../sessions/streams/keep-alive.js';
 import { resumeRequestStream } from './mcp-resume.js';
-import { resolveStreamableSession } from './session-guard.js';
-import { openStandaloneStream } from './standalone-stream.js';
+import { resolveStreamableSession } from '../sessions/edge/session-resolve.js';
+import { openStandaloneStream } from '../sessions/streams/standalone-stream.js';
 
 /**
  * GET /mcp: the session's standalone stream (standalone-stream.ts). With a

@@ -8,23 +8,23 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { principalOf } from '../auth/principal.js';
 import { LimitExceeded } from '../limits/limit-exceeded.js';
-import { streamKeyFor } from '../routing/channels.js';
-import { isInitialize, isRequest } from '../routing/message-kinds.js';
-import { envelope } from '../routing/envelopes.js';
-import { POLLING_SINCE } from '../session/owner-transport.js';
-import type { Runtime } from '../session/runtime.js';
-import type { SessionMeta } from '../session/session-directory.js';
+import { streamKeyFor } from '../protocol/channels.js';
+import { isInitialize, isRequest } from '../protocol/message-kinds.js';
+import { envelope } from '../protocol/envelopes.js';
+import { POLLING_SINCE } from '../sessions/owner/owner-transport.js';
+import type { Runtime } from '../runtime.js';
+import type { SessionMeta } from '../sessions/session-directory.js';
 import { acceptsJsonAndStream, hasJsonBody, safeHeaders } from './checks.js';
 import { holdWhileOpen, sendJsonRpcError, sendLimitExceeded, serviceUnavailable, sessionNotFound } from './errors.js';
 import { refusedForLoad } from './health.js';
 import { inputBounds, outOfBounds, parseJsonRpcBody } from './jsonrpc-body.js';
-import type { KeepAlive } from './keep-alive.js';
-import { RequestStream } from './request-stream.js';
+import type { KeepAlive } from '../sessions/streams/keep-alive.js';
+import { RequestStream } from '../sessions/streams/request-stream.js';
 import { eraOf, type PostHeaders } from '../modern/era.js';
 import { serveModernPost } from './modern-post.js';
 import { markEra } from '../observability/http-metrics.js';
-import { resolveStreamableSession } from './session-guard.js';
-import { publishToSession, type Delivery } from './session-publish.js';
+import { resolveStreamableSession } from '../sessions/edge/session-resolve.js';
+import { publishToSession, type Delivery } from '../sessions/edge/session-publish.js';
 
 /** Checks that need no body: run before the body is read at all. */
 export const postPreconditions: RequestHandler = (req, res, next) => {

@@ -1,14 +1,14 @@
 import type { Response } from 'express';
 import { principalOf } from '../auth/principal.js';
-import { requestIdOfStreamKey } from '../routing/channels.js';
-import type { EventId } from '../routing/event-store.js';
-import { envelope } from '../routing/envelopes.js';
-import type { Runtime } from '../session/runtime.js';
+import { requestIdOfStreamKey } from '../protocol/channels.js';
+import type { EventId } from '../store/event-store.js';
+import { envelope } from '../protocol/envelopes.js';
+import type { Runtime } from '../runtime.js';
 import { holdWhileOpen, sendJsonRpcError, serviceUnavailable } from './errors.js';
-import type { KeepAlive } from './keep-alive.js';
-import { RequestStream } from './request-stream.js';
-import type { ResolvedSession } from './session-guard.js';
-import { publishToSession } from './session-publish.js';
+import type { KeepAlive } from '../sessions/streams/keep-alive.js';
+import { RequestStream } from '../sessions/streams/request-stream.js';
+import type { ResolvedSession } from '../sessions/edge/session-resolve.js';
+import { publishToSession } from '../sessions/edge/session-publish.js';
 
 /**
  * GET /mcp with the Last-Event-ID of a request's stream: replays what that stream

@@ -6,11 +6,11 @@ import { dispatchModern, type ModernOutcome } from '../modern/dispatch.js';
 import type { PostHeaders } from '../modern/era.js';
 import { ListenStream, type ListenSink } from '../modern/listen.js';
 import { errorResponse, MODERN_ERRORS, ModernRefusal, resultResponse } from '../modern/wire.js';
-import type { Runtime } from '../session/runtime.js';
+import type { Runtime } from '../runtime.js';
 import { holdWhileOpen, sendJsonRpcError, sendLimitExceeded, whenClosed } from './errors.js';
 import { refusedForLoad } from './health.js';
-import type { KeepAlive } from './keep-alive.js';
-import { SseWriter, streamBounds } from './sse-writer.js';
+import type { KeepAlive } from '../sessions/streams/keep-alive.js';
+import { SseWriter, streamBounds } from '../sessions/streams/sse-writer.js';
 
 /** The v1 SDK's McpError prefixes its message with the code; the wire shows the message alone. */
 function plainMessage(error: McpError): string {

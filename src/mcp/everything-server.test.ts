@@ -9,7 +9,7 @@ import {
   type ElicitRequest,
 } from '@modelcontextprotocol/sdk/types.js';
 import { expectMcpError } from '../../test/support/mcp-errors.js';
-import { connectInMemory, sentNotifications, type InMemorySession, type SentMessage } from './in-memory-session.js';
+import { connectInMemory, sentNotifications, type InMemorySession, type SentMessage } from '../../test/support/in-memory-session.js';
 import { TINY_IMAGE_PNG_BASE64 } from './tiny-image.js';
 
 /** A client and a session server joined in memory; records what the server sends and how it is routed. */

@@ -1,4 +1,4 @@
-import { connectInMemory, type InMemorySession } from './in-memory-session.js';
+import { connectInMemory, type InMemorySession } from '../../test/support/in-memory-session.js';
 import { PROMPT_ICONS, RESOURCE_ICONS, TOOL_ICONS } from './icons.js';
 
 let session: InMemorySession;

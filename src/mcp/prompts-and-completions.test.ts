@@ -1,7 +1,7 @@
 import { ErrorCode, type CompleteRequest } from '@modelcontextprotocol/sdk/types.js';
 import { expectMcpError } from '../../test/support/mcp-errors.js';
 import { PROMPT_ICONS } from './icons.js';
-import { connectInMemory, type InMemorySession } from './in-memory-session.js';
+import { connectInMemory, type InMemorySession } from '../../test/support/in-memory-session.js';
 import { TINY_IMAGE_PNG_BASE64 } from './tiny-image.js';
 
 const expectInvalidParams = (promise: Promise<unknown>) => expectMcpError(promise, ErrorCode.InvalidParams);

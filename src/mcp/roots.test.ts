@@ -3,7 +3,7 @@ import {
   LoggingMessageNotificationSchema,
   type LoggingMessageNotification,
 } from '@modelcontextprotocol/sdk/types.js';
-import { connectInMemory, sentRequests, type InMemorySession } from './in-memory-session.js';
+import { connectInMemory, sentRequests, type InMemorySession } from '../../test/support/in-memory-session.js';
 import { ROOTS_LOGGER_NAME } from './roots.js';
 
 let session: InMemorySession;

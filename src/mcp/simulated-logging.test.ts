@@ -1,7 +1,7 @@
 import { jest } from '@jest/globals';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
-import { connectInMemory, ManualListener, sentNotifications } from './in-memory-session.js';
+import { connectInMemory, ManualListener, sentNotifications } from '../../test/support/in-memory-session.js';
 import { initialFeatureState } from './session-features.js';
 import { createSimulatedLogger, SIMULATED_LOGGER_NAME } from './simulated-logging.js';
 

@@ -1,8 +1,8 @@
 import type { ServerEvent, ServerEventBus } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import type { Logger } from '../observability/logger.js';
-import type { MessageBus } from '../routing/bus.js';
-import { channels } from '../routing/channels.js';
+import type { MessageBus } from '../store/bus.js';
+import { channels } from '../protocol/channels.js';
 
 /** The events a change may raise, as they travel between instances. */
 const ChangeEventSchema = z.discriminatedUnion('kind', [

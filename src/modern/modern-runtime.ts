@@ -1,7 +1,7 @@
 import type { Config } from '../config.js';
 import { Budget } from '../limits/budget.js';
 import type { Logger } from '../observability/logger.js';
-import type { MessageBus } from '../routing/bus.js';
+import type { MessageBus } from '../store/bus.js';
 import { ChangeEvents } from './change-events.js';
 import type { ModernServices } from './dispatch.js';
 import { ListenStreams } from './listen.js';

@@ -1,4 +1,4 @@
-import type { BusListener, MessageBus } from '../routing/bus.js';
+import type { BusListener, MessageBus } from '../store/bus.js';
 
 /**
  * The instance's bus, counting what it publishes and receives (metrics). A

@@ -1,5 +1,5 @@
 import { isTerminal, type TaskRecord, type TaskRecords, type TaskTransition } from './task-records.js';
-import { sweepEvery } from '../routing/sweeper.js';
+import { sweepEvery } from '../store/sweeper.js';
 
 /**
  * The embedded mode's task records: expire lazily, like the Redis keys they

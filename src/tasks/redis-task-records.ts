@@ -1,4 +1,4 @@
-import type { RedisClient } from '../routing/redis-connections.js';
+import type { RedisClient } from '../store/redis-connections.js';
 import { TERMINAL_STATUSES, type TaskRecord, type TaskRecords, type TaskTransition } from './task-records.js';
 
 export const taskKeys = {

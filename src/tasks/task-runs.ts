@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Logger } from '../observability/logger.js';
-import type { MessageBus } from '../routing/bus.js';
-import { channels } from '../routing/channels.js';
+import type { MessageBus } from '../store/bus.js';
+import { channels } from '../protocol/channels.js';
 import { LimitExceeded } from '../limits/limit-exceeded.js';
 import type { TaskRecords } from './task-records.js';
 

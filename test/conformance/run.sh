@@ -9,9 +9,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-CONFORMANCE=node_modules/@modelcontextprotocol/conformance/dist/index.js
+CONFORMANCE=node_modules/@modelcontextprotocol/conformance/dist/main.js
 [ -f "$CONFORMANCE" ] || { echo "conformance package missing: run npm ci"; exit 1; }
-[ -f dist/index.js ] || npm run build
+[ -f dist/main.js ] || npm run build
 
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; }
@@ -39,7 +39,7 @@ start_instance() {
   local port=$1
   env "${redis_env[@]}" REQUEST_STATE_KEY="conformance-request-state-key-32-bytes-long" \
     PORT="$port" HOST=127.0.0.1 AUTH_MODE=none LOG_LEVEL=warn \
-    node dist/index.js >"/tmp/conformance-instance-$port.log" 2>&1 &
+    node dist/main.js >"/tmp/conformance-instance-$port.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$port/" && return 0; sleep 0.1; done
   echo "instance on port $port did not start"; cat "/tmp/conformance-instance-$port.log"; exit 1

@@ -1,6 +1,6 @@
 /** Reading the auth records a test needs to inspect, on either backend, through the runtime's store. */
 import { createHash } from 'node:crypto';
-import type { RedisClusterClient, RedisNodeClient } from '../../src/routing/redis-connections.js';
+import type { RedisClusterClient, RedisNodeClient } from '../../src/store/redis-connections.js';
 import type { RunningServer } from '../../src/server.js';
 
 export const sha256 = (value: string) => createHash('sha256').update(value, 'utf8').digest('hex');

@@ -63,7 +63,7 @@ function listeningAddress(output: string): string | undefined {
 }
 
 export async function startChildInstance(redisUrl: string, overrides: Record<string, string> = {}): Promise<ChildInstance> {
-  const entry = path.resolve('dist/index.js');
+  const entry = path.resolve('dist/main.js');
   const child = spawn(process.execPath, [entry], {
     env: { ...process.env, ...testEnv({ REDIS_URL: redisUrl, LOG_LEVEL: 'info', ...overrides }) },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -8,7 +8,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { createClient } from 'redis';
-import { keys } from '../../src/routing/channels.js';
+import { keys } from '../../src/protocol/channels.js';
 import type { ChildInstance } from './instances.js';
 
 /** One HTTP request the SDK client made, as the routing fetch saw it. */

@@ -1,8 +1,8 @@
 import express, { type RequestHandler, type Router } from 'express';
-import type { KeyValueStore } from '../../routing/kv.js';
+import type { KeyValueStore } from '../../store/kv.js';
 import { noStoreAndMethodAllowed, sendOAuthError } from '../server/oauth-errors.js';
 import { readParam } from '../server/params.js';
-import type { UpstreamIdentityProvider } from '../server/endpoints/upstream-callback.js';
+import type { UpstreamIdentityProvider } from '../actions/upstream-callback.js';
 import { sendIdpPage } from './idp-page.js';
 import { UpstreamCodeModel } from './upstream-code.js';
 

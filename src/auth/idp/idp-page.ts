@@ -1,5 +1,5 @@
 import type { Response } from 'express';
-import { escapeHtml, sendPage } from '../server/pages/html.js';
+import { escapeHtml, sendPage } from '../pages/html.js';
 
 /**
  * The page's only script. A constant: nothing from the request is ever part of

@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import type { KeyValueStore } from '../../routing/kv.js';
+import type { KeyValueStore } from '../../store/kv.js';
 import { UPSTREAM_CODE_TTL_S } from '../constants.js';
 import { newSecret, sha256 } from '../crypto.js';
-import { JsonRecords } from '../server/models/json-records.js';
-import { authKeys } from '../store-keys.js';
+import { JsonRecords } from '../models/json-records.js';
+import { authKeys } from '../../protocol/auth-keys.js';
 
 /**
  * A code of the fake upstream IdP: minted when its page is shown, bound to the

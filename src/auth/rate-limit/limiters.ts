@@ -5,13 +5,13 @@ import { rateLimit, type AugmentedRequest, type Options, type Store } from 'expr
 import { RedisStore, type RedisReply } from 'rate-limit-redis';
 import { sendLimitExceeded } from '../../http/errors.js';
 import { LimitExceeded, type LimitScope } from '../../limits/limit-exceeded.js';
-import type { Runtime } from '../../session/runtime.js';
+import type { Runtime } from '../../runtime.js';
 import { principalOf } from '../principal.js';
 import { sendOAuthError } from '../server/oauth-errors.js';
 import { StoreUnavailableError } from '../store-errors.js';
-import { rateLimitPrefix } from '../store-keys.js';
+import { rateLimitPrefix } from '../../protocol/auth-keys.js';
 import { ReservationStore } from './reservation-store.js';
-import type { RedisClient, RedisClusterClient, RedisNodeClient } from '../../routing/redis-connections.js';
+import type { RedisClient, RedisClusterClient, RedisNodeClient } from '../../store/redis-connections.js';
 
 export interface Limiters {
   register: RequestHandler;

@@ -4,7 +4,7 @@ import { InvalidClientMetadataError } from '@modelcontextprotocol/sdk/server/aut
 import type { OAuthClientInformationFull } from '@modelcontextprotocol/sdk/shared/auth.js';
 import { CLIENT_TTL_S, SUPPORTED_SCOPES } from '../constants.js';
 import { sha256 } from '../crypto.js';
-import { CLIENT_AUTH_METHODS, ClientModel, type ClientAuthMethod, type ClientRecord } from './models/client.js';
+import { CLIENT_AUTH_METHODS, ClientModel, type ClientAuthMethod, type ClientRecord } from '../models/client.js';
 import { oauthErrors } from './oauth-errors.js';
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);

@@ -3,7 +3,7 @@ import { TemporarilyUnavailableError } from '@modelcontextprotocol/sdk/server/au
 import { AuthUnavailableError } from '../token-lookup.js';
 import { SUPPORTED_SCOPES } from '../constants.js';
 import type { AuthUrls } from '../urls.js';
-import type { ClientRecord } from './models/client.js';
+import type { ClientRecord } from '../models/client.js';
 import type { AuthorizationServerProvider } from './provider.js';
 import type { TokenService } from './token-service.js';
 

@@ -14,10 +14,10 @@ import { AuthUnavailableError } from '../token-lookup.js';
 import type { AuthUrls } from '../urls.js';
 import { redirectWithError } from './authorization-response.js';
 import type { ClientsStore } from './clients-store.js';
-import type { AuthorizationCodeModel } from './models/authorization-code.js';
-import type { PendingAuthorizationModel } from './models/pending-authorization.js';
+import type { AuthorizationCodeModel } from '../models/authorization-code.js';
+import type { PendingAuthorizationModel } from '../models/pending-authorization.js';
 import { oauthErrors, sendOAuthError } from './oauth-errors.js';
-import { sendConsentPage } from './pages/consent-page.js';
+import { sendConsentPage } from '../pages/consent-page.js';
 import type { TokenService } from './token-service.js';
 
 /** An /authorize request as endpoints/authorize.ts validated it (res.locals.authorizationRequest). */

@@ -1,12 +1,12 @@
 import type { OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
-import type { KeyValueStore } from '../../routing/kv.js';
+import type { KeyValueStore } from '../../store/kv.js';
 import type { Logger } from '../../observability/logger.js';
 import { ACCESS_TOKEN_TTL_S } from '../constants.js';
 import type { RevocationFeed } from '../revocations.js';
 import type { TokenLookup, TokenLookupResult } from '../token-lookup.js';
-import { AccessTokenModel, type AccessToken } from './models/access-token.js';
-import { GrantModel, type Grant } from './models/grant.js';
-import { RefreshTokenModel } from './models/refresh-token.js';
+import { AccessTokenModel, type AccessToken } from '../models/access-token.js';
+import { GrantModel, type Grant } from '../models/grant.js';
+import { RefreshTokenModel } from '../models/refresh-token.js';
 
 /**
  * Issues and revokes tokens, and vouches for them (local introspection) to the

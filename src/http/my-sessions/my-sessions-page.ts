@@ -1,4 +1,4 @@
-import { escapeHtml } from '../../auth/server/pages/html.js';
+import { escapeHtml } from '../../auth/pages/html.js';
 
 /** The page's layout: wider than the OAuth pages, a table and a message log. */
 export const STYLE = `

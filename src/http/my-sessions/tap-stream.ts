@@ -1,9 +1,9 @@
 import type { Response } from 'express';
-import { tapSession, type Tap, type TapEvent } from '../../session/session-tap.js';
-import type { Runtime } from '../../session/runtime.js';
+import { tapSession, type Tap, type TapEvent } from '../../sessions/console/session-tap.js';
+import type { Runtime } from '../../runtime.js';
 import { serviceUnavailable, whenClosed } from '../errors.js';
-import type { KeepAlive } from '../keep-alive.js';
-import { SseWriter, streamBounds } from '../sse-writer.js';
+import type { KeepAlive } from '../../sessions/streams/keep-alive.js';
+import { SseWriter, streamBounds } from '../../sessions/streams/sse-writer.js';
 
 /** How often an open tap checks that its session still lives and its viewer is still signed in. */
 const RECHECK_MS = 30_000;

@@ -7,7 +7,7 @@ import {
   type BlobResourceContents,
   type TextResourceContents,
 } from '@modelcontextprotocol/sdk/types.js';
-import { connectInMemory, ManualListener, type InMemorySession } from '../in-memory-session.js';
+import { connectInMemory, ManualListener, type InMemorySession } from '../../../test/support/in-memory-session.js';
 import { initialFeatureState } from '../session-features.js';
 import { TINY_IMAGE_PNG_BASE64 } from '../tiny-image.js';
 import { findConformanceResource, WATCHED_RESOURCE_URI } from './conformance-resources.js';

@@ -6,7 +6,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { RESOURCE_ICONS } from '../icons.js';
 import { expectMcpError } from '../../../test/support/mcp-errors.js';
-import { connectInMemory } from '../in-memory-session.js';
+import { connectInMemory } from '../../../test/support/in-memory-session.js';
 import { encodeCursor } from './pagination.js';
 
 const UPDATE_INTERVAL_MS = 20;

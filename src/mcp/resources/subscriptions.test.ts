@@ -1,6 +1,6 @@
 import { jest } from '@jest/globals';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { ManualListener } from '../in-memory-session.js';
+import { ManualListener } from '../../../test/support/in-memory-session.js';
 import { initialFeatureState } from '../session-features.js';
 import { createUpdateTicker, RESOURCE_UPDATE_INTERVAL_MS } from './subscriptions.js';
 

@@ -8,7 +8,7 @@ import {
   type ElicitRequest,
   type ElicitRequestFormParams,
 } from '@modelcontextprotocol/sdk/types.js';
-import { connectInMemory, sentNotifications, sentRequests, type InMemorySession } from '../in-memory-session.js';
+import { connectInMemory, sentNotifications, sentRequests, type InMemorySession } from '../../../test/support/in-memory-session.js';
 import { initialFeatureState } from '../session-features.js';
 import { TINY_AUDIO_WAV_BASE64 } from '../tiny-audio.js';
 import { TINY_IMAGE_PNG_BASE64 } from '../tiny-image.js';

@@ -11,7 +11,7 @@ import {
   type CallToolResult,
   type ElicitRequest,
 } from '@modelcontextprotocol/sdk/types.js';
-import { connectInMemory, sentNotifications, sentRequests, type InMemorySession } from '../in-memory-session.js';
+import { connectInMemory, sentNotifications, sentRequests, type InMemorySession } from '../../../test/support/in-memory-session.js';
 import { TINY_AUDIO_WAV_BASE64 } from '../tiny-audio.js';
 import { DEFAULT_ELICITATION_URL, MAX_PENDING_URL_ELICITATIONS } from './trigger-url-elicitation.js';
 
