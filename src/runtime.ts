@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Config } from './config.js';
 import { Budget } from './limits/budget.js';
 import { LoadShedder } from './limits/load-shedder.js';
-import type { Backend } from './store/store.js';
+import type { Backend } from './backend.js';
 import { MAX_RECONNECT_DELAY_MS } from './store/redis-connections.js';
 import type { Logger } from './observability/logger.js';
 import { startModern, type ModernRuntime } from './modern/modern-runtime.js';
@@ -17,11 +17,10 @@ import { OwnerWatch } from './sessions/edge/owner-watch.js';
 import { SessionDirectory } from './sessions/session-directory.js';
 import { SessionCensus } from './sessions/console/session-census.js';
 import { SessionHost } from './sessions/owner/session-host.js';
-
-/** Counts the request streams in progress, so that a shutdown can let them finish. */
-export class RequestTracker {
-  active = 0;
-}
+import { SessionGateway } from './sessions/edge/session-gateway.js';
+import { KeepAlive } from './sessions/streams/keep-alive.js';
+import { streamBounds } from './sessions/streams/sse-writer.js';
+import { RequestTracker, type StreamContext } from './sessions/streams/stream-context.js';
 
 /** How long the lease on a session's single standalone stream lasts between renewals. */
 const STANDALONE_LEASE_MS = 30_000;
@@ -39,6 +38,10 @@ export interface Runtime {
   config: Config;
   logger: Logger;
   backend: Backend;
+  /** The edge's one door to sessions (HTTP routes and streams reach sessions through it only). */
+  gateway: SessionGateway;
+  /** What client streams of sessions work with here (the gateway, bounds, deadline, keep-alive). */
+  edge: StreamContext;
   directory: SessionDirectory;
   lease: InstanceLease;
   host: SessionHost;
@@ -61,8 +64,6 @@ export interface Runtime {
   metrics: Metrics;
   /** Set once the instance stops taking new requests (SIGTERM). */
   draining: boolean;
-  /** A fresh id naming one HTTP request, so that replies reach it and no other. */
-  nextDeliveryId(): string;
   /** Drains: waits up to graceMs for requests in flight, then hands every session over to the store. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -104,6 +105,28 @@ export async function startRuntime(config: Config, store: Backend, logger: Logge
   const held = new HeldStreams(directory, backend.kv, STANDALONE_LEASE_MS, config.sessionIdleTimeoutMs, log);
   let deliveries = 0;
   const requests = new RequestTracker();
+  const gateway = new SessionGateway({
+    bus: backend.bus,
+    kv: backend.kv,
+    events: backend.events,
+    directory,
+    lease,
+    host,
+    hub,
+    watch,
+    held,
+    logger: log,
+    isReady: () => backend.isReady(),
+  });
+  const edge: StreamContext = {
+    gateway,
+    logger: log,
+    bounds: streamBounds(config),
+    requestTimeoutMs: config.requestTimeoutMs,
+    requests,
+    keepAlive: new KeepAlive(),
+    nextDeliveryId: () => `${instanceId}.${(deliveries++).toString(36)}`,
+  };
   const shedder = new LoadShedder({ heapPercent: config.limits.shedHeapPercent, rssBytes: config.limits.shedRssBytes });
   shedder.start();
   const streams = new Budget(
@@ -116,6 +139,8 @@ export async function startRuntime(config: Config, store: Backend, logger: Logge
     config,
     logger: log,
     backend,
+    gateway,
+    edge,
     directory,
     lease,
     host,
@@ -130,7 +155,6 @@ export async function startRuntime(config: Config, store: Backend, logger: Logge
     modern,
     metrics,
     draining: false,
-    nextDeliveryId: () => `${instanceId}.${(deliveries++).toString(36)}`,
     async stop(graceMs = 0) {
       runtime.draining = true;
       // Every session is handed over at once (other instances take new messages),
@@ -140,9 +164,9 @@ export async function startRuntime(config: Config, store: Backend, logger: Logge
       shedder.stop();
       stopRedisSampling();
       await modern.stop();
-      const streamsDone = (async () => {
-        while (requests.active > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
-      })();
+      let graceTimer: NodeJS.Timeout | undefined;
+      const graceOver = new Promise<void>((resolve) => (graceTimer = setTimeout(resolve, Math.max(0, deadline - Date.now()))));
+      const streamsDone = Promise.race([requests.idle(), graceOver]).finally(() => clearTimeout(graceTimer));
       await Promise.all([host.releaseAll('instance stopping', deadline), streamsDone]);
       await tasks.runs.stop();
       await census.stop();

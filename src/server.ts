@@ -3,7 +3,7 @@ import { createApp } from './http/app.js';
 import { ConnectionLimits } from './http/connection-limits.js';
 import type { Config } from './config.js';
 import type { RedisTarget } from './store/redis-connections.js';
-import { createBackend } from './store/store.js';
+import { createBackend } from './backend.js';
 import type { Logger } from './observability/logger.js';
 import { startRuntime, type Runtime } from './runtime.js';
 

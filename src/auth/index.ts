@@ -1,5 +1,7 @@
 import express, { type RequestHandler, type Router } from 'express';
-import type { Runtime } from '../runtime.js';
+import type { Config } from '../config.js';
+import type { Logger } from '../observability/logger.js';
+import type { Store } from '../store/store.js';
 import { TOKEN_CACHE_MAX_AGE_MS, TOKEN_CACHE_MAX_ENTRIES } from './constants.js';
 import { attachAnonymousPrincipal } from './principal.js';
 import { createLimiters } from './rate-limit/limiters.js';
@@ -37,6 +39,13 @@ export interface BrowserAuth {
   perUser: RequestHandler;
 }
 
+/** What authorization needs from the instance: its settings, its log, and the shared store (records, revocations, limits). */
+export interface AuthDeps {
+  config: Config;
+  logger: Logger;
+  store: Pick<Store, 'bus' | 'kv' | 'redis' | 'topology'>;
+}
+
 /**
  * Authorization as AUTH_MODE says:
  * - `internal`: our authorization server and fake IdP in this process; tokens
@@ -44,9 +53,9 @@ export interface BrowserAuth {
  * - `external`: tokens introspected at AUTH_SERVER_URL (RFC 7662), briefly cached;
  * - `none`: everyone is the anonymous user (local runs only: unsafe in public).
  */
-export function createAuth(rt: Runtime): Auth {
-  const { config, logger } = rt;
-  const limiters = createLimiters(rt, { oauth: config.authMode === 'internal' });
+export function createAuth(deps: AuthDeps): Auth {
+  const { config, logger, store } = deps;
+  const limiters = createLimiters(deps, { oauth: config.authMode === 'internal' });
   if (config.authMode === 'none') {
     return { router: express.Router(), mcpRateLimit: limiters.mcp, authenticate: attachAnonymousPrincipal, mcpUserRateLimit: limiters.mcpUser };
   }
@@ -55,9 +64,9 @@ export function createAuth(rt: Runtime): Auth {
   let verifier: CachingVerifier;
   let browser: BrowserAuth | undefined;
   if (config.authMode === 'internal') {
-    const feed = new RevocationFeed(rt.backend.bus, logger);
+    const feed = new RevocationFeed(store.bus, logger);
     feed.start().catch((error: Error) => logger.warn('revocation feed not subscribed; verified tokens are not cached', { error: error.message }));
-    const server = createAuthorizationServer({ kv: rt.backend.kv, urls, limiters, feed, logger });
+    const server = createAuthorizationServer({ kv: store.kv, urls, limiters, feed, logger });
     router = server.router;
     browser = {
       signIn: server.signIn,

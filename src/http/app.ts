@@ -2,9 +2,9 @@ import type { RequestListener } from 'node:http';
 import cors from 'cors';
 import express, { type RequestHandler } from 'express';
 import { createAuth } from '../auth/index.js';
-import { errorHandler, notFoundHandler, whenClosed } from './errors.js';
+import { errorHandler, notFoundHandler } from './errors.js';
+import { whenClosed } from '../sessions/streams/response-closed.js';
 import { health, ready, refuseWhileDraining } from './health.js';
-import { KeepAlive } from '../sessions/streams/keep-alive.js';
 import { legacySseMessage, legacySseStream, messagePreconditions } from './legacy-sse.js';
 import { DirectRoutes, expressClasses } from './direct-routes.js';
 import { jsonBody } from './json-body.js';
@@ -79,15 +79,14 @@ export function createApp(rt: Runtime): { listener: RequestListener; classes: Re
   //    anonymous user when AUTH_MODE=none), then that user's rate limit. Every MCP route sees a
   //    principal. In express they come before the authorization server's routes, which MCP traffic
   //    need not walk through.
-  const auth = createAuth(rt);
+  const auth = createAuth({ config, logger: rt.logger, store: rt.backend });
   const mcpGate: RequestHandler[] = [auth.mcpRateLimit, auth.authenticate, auth.mcpUserRateLimit];
-  const keepAlive = new KeepAlive();
   const json = jsonBody(config.maxBodyBytes);
   const mcpRoutes: Array<['GET' | 'POST' | 'DELETE', string, RequestHandler[]]> = [
-    ['POST', '/mcp', [postPreconditions, json, mcpPost(rt, keepAlive)]],
-    ['GET', '/mcp', [mcpGet(rt, keepAlive)]],
+    ['POST', '/mcp', [postPreconditions, json, mcpPost(rt)]],
+    ['GET', '/mcp', [mcpGet(rt)]],
     ['DELETE', '/mcp', [mcpDelete(rt)]],
-    ['GET', '/sse', [legacySseStream(rt, keepAlive)]],
+    ['GET', '/sse', [legacySseStream(rt)]],
     ['POST', '/message', [messagePreconditions, json, legacySseMessage(rt)]],
   ];
 
@@ -102,7 +101,7 @@ export function createApp(rt: Runtime): { listener: RequestListener; classes: Re
   for (const [method, path, handlers] of mcpRoutes) app[method.toLowerCase() as 'get' | 'post' | 'delete'](path, handlers);
 
   // The signed-in user's sessions and their live tap (needs our own authorization server to sign in).
-  if (auth.browser) app.use('/my', mySessionsRoutes(rt, auth.browser, keepAlive));
+  if (auth.browser) app.use('/my', mySessionsRoutes(rt, auth.browser));
 
   // 4. Discovery, the OAuth authorization server and the fake upstream IdP (AUTH_MODE decides which),
   //    each endpoint behind its own rate limit.

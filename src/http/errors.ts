@@ -3,6 +3,8 @@ import { ErrorCode, type RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { LIMIT_EXCEEDED_CODE, LimitExceeded } from '../limits/limit-exceeded.js';
 import { markRefused } from '../observability/http-metrics.js';
 import type { Logger } from '../observability/logger.js';
+import { whenClosed } from '../sessions/streams/response-closed.js';
+import { AuthUnavailableError } from '../auth/token-lookup.js';
 
 /** Writes a JSON-RPC error body; every error of the MCP endpoints has this shape. */
 export function sendJsonRpcError(
@@ -34,32 +36,6 @@ export function withinBudget<T>(res: Response, take: () => T): T | undefined {
   }
 }
 
-/**
- * Calls `handler` once the response is over (its 'close': done, or the client
- * gone), at once if it already is: a client may leave while the route awaited
- * something, and 'close' does not fire twice.
- */
-export function whenClosed(res: Response, handler: () => void): void {
-  if (res.closed || res.destroyed) {
-    handler();
-    return;
-  }
-  // One 'close' listener per response runs them all: each listener of its own costs a bound
-  // wrapper and its state, for as long as the response lives (a listen stream: hours).
-  const holder = res as Response & { [CLOSE_HANDLERS]?: Array<() => void> };
-  const handlers = holder[CLOSE_HANDLERS];
-  if (handlers) {
-    handlers.push(handler);
-    return;
-  }
-  const list = [handler];
-  holder[CLOSE_HANDLERS] = list;
-  res.once('close', () => {
-    for (const run of list) run();
-  });
-}
-
-const CLOSE_HANDLERS = Symbol('closeHandlers');
 
 /**
  * Takes a unit of a budget for as long as the response lives, until its
@@ -120,6 +96,15 @@ interface HttpError {
 /** The last middleware: turns anything thrown into a JSON body, with no stack trace. */
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error: HttpError, req, res, _next) => {
+    // Raised by the middleware before the routes (rate limits, authentication).
+    if (error instanceof LimitExceeded) {
+      sendLimitExceeded(res, error);
+      return;
+    }
+    if (error instanceof AuthUnavailableError) {
+      serviceUnavailable(res);
+      return;
+    }
     if (error.type === 'entity.too.large') {
       sendJsonRpcError(res, 413, ErrorCode.InvalidRequest, 'Request body too large (MAX_BODY_BYTES)');
       return;

@@ -1,26 +1,21 @@
 import type { RequestHandler } from 'express';
 import { principalOf } from '../auth/principal.js';
-import { channels } from '../protocol/channels.js';
-import { decode, envelope, ToClientEnvelopeSchema } from '../protocol/envelopes.js';
+import { envelope } from '../protocol/envelopes.js';
 import { isRequest } from '../protocol/message-kinds.js';
 import type { Runtime } from '../runtime.js';
 import { acceptsStream, hasJsonBody, safeHeaders } from './checks.js';
 import { LimitExceeded } from '../limits/limit-exceeded.js';
-import { holdWhileOpen, sendJsonRpcError, sendLimitExceeded, serviceUnavailable, whenClosed } from './errors.js';
+import { holdWhileOpen, sendJsonRpcError, sendLimitExceeded, serviceUnavailable } from './errors.js';
 import { inputBounds, parseJsonRpcBody } from './jsonrpc-body.js';
-import type { KeepAlive } from '../sessions/streams/keep-alive.js';
 import { refusedForLoad } from './health.js';
-import { resolveSession } from '../sessions/edge/session-resolve.js';
-import { SseWriter, streamBounds } from '../sessions/streams/sse-writer.js';
+import { openLegacyStream } from '../sessions/streams/legacy-stream.js';
+import { sessionOrAnswer } from './session-lookup.js';
 
 /**
- * GET /sse (HTTP+SSE transport of 2024-11-05): the session lives as long as this
- * stream. It is owned by this instance; its messages still cross the bus, so
- * POST /message works on any instance. This transport has no event log to read
- * back from: a client that leaves more unread than STREAM_BUFFER_MAX_BYTES has
- * its stream cut, which ends the session.
+ * GET /sse (HTTP+SSE transport of 2024-11-05): a session run by this instance,
+ * living as long as its stream (sessions/streams/legacy-stream.ts).
  */
-export function legacySseStream(rt: Runtime, keepAlive: KeepAlive): RequestHandler {
+export function legacySseStream(rt: Runtime): RequestHandler {
   return async (req, res) => {
     if (!acceptsStream(req)) {
       sendJsonRpcError(res, 406, -32000, 'Not Acceptable: Accept must include text/event-stream');
@@ -31,7 +26,7 @@ export function legacySseStream(rt: Runtime, keepAlive: KeepAlive): RequestHandl
     if (!holdWhileOpen(res, () => rt.streams.acquire(principal.userId))) return;
     let sessionId: string;
     try {
-      ({ sessionId } = await rt.host.create(principal.userId, 'sse'));
+      ({ sessionId } = await rt.gateway.create(principal.userId, 'sse'));
     } catch (error) {
       if (error instanceof LimitExceeded) {
         sendLimitExceeded(res, error);
@@ -41,51 +36,7 @@ export function legacySseStream(rt: Runtime, keepAlive: KeepAlive): RequestHandl
       serviceUnavailable(res);
       return;
     }
-    const channel = channels.sseToClient(sessionId);
-    const writer = new SseWriter(res, streamBounds(rt));
-    let unhold: (() => void) | undefined;
-    let closed = false;
-    const listener = (raw: string) => {
-      const incoming = decode(ToClientEnvelopeSchema, raw);
-      if (incoming?.type === 'message') writer.event(JSON.stringify(incoming.message));
-      else if (incoming?.type === 'rejected') {
-        writer.event(
-          JSON.stringify({
-            jsonrpc: '2.0',
-            id: incoming.requestId,
-            error: { code: incoming.code, message: incoming.reason, ...(incoming.data !== undefined && { data: incoming.data }) },
-          }),
-        );
-      } else if (incoming?.type === 'terminated') close();
-      if (writer.isFull && writer.isOpen) {
-        rt.logger.warn('stream cut: its client does not read', { sessionId, kind: 'legacy', limit: rt.config.limits.streamBufferBytes });
-        writer.cut();
-      }
-    };
-    const close = () => {
-      if (closed) return;
-      closed = true;
-      keepAlive.remove(writer);
-      unhold?.();
-      writer.end();
-      void rt.backend.bus.unsubscribe([channel], listener).catch(() => undefined);
-      void rt.host.terminate(sessionId, principal.userId, 'stream closed').catch(() => undefined);
-    };
-    // The client may have left while the session was created: then it ends at once.
-    whenClosed(res, close);
-    try {
-      await rt.backend.bus.subscribe([channel], listener);
-    } catch (error) {
-      rt.logger.warn('could not open legacy stream', { sessionId, error: (error as Error).message });
-      serviceUnavailable(res);
-      close();
-      return;
-    }
-    if (closed) return;
-    unhold = rt.held.hold(sessionId, principal.userId);
-    writer.open();
-    writer.event(`/message?sessionId=${sessionId}`, { name: 'endpoint' });
-    keepAlive.add(writer);
+    if (!(await openLegacyStream(rt.edge, res, sessionId, principal))) serviceUnavailable(res);
   };
 }
 
@@ -103,16 +54,14 @@ export function legacySseMessage(rt: Runtime): RequestHandler {
       return;
     }
     if (parsed.messages.some(isRequest) && refusedForLoad(rt, res)) return;
-    const session = await resolveSession(rt, res, sessionId, 'sse');
+    const session = await sessionOrAnswer(rt, res, sessionId, 'sse');
     if (!session) return;
     const principal = principalOf(res);
     const request = { headers: safeHeaders(req) };
     try {
       for (const message of parsed.messages) {
-        await rt.backend.bus.publish(
-          channels.toServer(sessionId),
-          JSON.stringify(envelope.message(message, principal, undefined, request)),
-        );
+        // A legacy session lives only where its stream is: no takeover.
+        await rt.gateway.notify(sessionId, JSON.stringify(envelope.message(message, principal, undefined, request)));
       }
     } catch {
       serviceUnavailable(res);

@@ -1,12 +1,8 @@
 import type { RequestHandler } from 'express';
 import { principalOf } from '../auth/principal.js';
-import { STANDALONE_STREAM } from '../protocol/channels.js';
 import type { Runtime } from '../runtime.js';
 import { serviceUnavailable } from './errors.js';
-import { resolveStreamableSession } from '../sessions/edge/session-resolve.js';
-
-/** How long DELETE waits for the owner to confirm the session is gone. */
-const CONFIRM_MS = 2000;
+import { streamableSessionOrAnswer } from './session-lookup.js';
 
 /**
  * DELETE /mcp: ends the session on every instance. The owner, told on the control
@@ -17,30 +13,15 @@ const CONFIRM_MS = 2000;
  */
 export function mcpDelete(rt: Runtime): RequestHandler {
   return async (req, res) => {
-    const session = await resolveStreamableSession(rt, req, res);
+    const session = await streamableSessionOrAnswer(rt, req, res);
     if (!session) return;
     const { sessionId } = session;
-    let confirm: () => void = () => undefined;
-    const confirmed = new Promise<void>((resolve) => (confirm = resolve));
-    let detach: (() => void) | undefined;
     try {
-      detach = await rt.hub.attach(sessionId, STANDALONE_STREAM, {
-        delivery: undefined,
-        deliver: (message) => message.type === 'terminated' && confirm(),
-      });
-      rt.hub.forget(sessionId);
-      // A session no instance runs (evicted, or its instance gone) has nobody to confirm.
-      if (await rt.host.terminate(sessionId, principalOf(res).userId, 'deleted by the client')) {
-        const timer = setTimeout(confirm, CONFIRM_MS);
-        await confirmed;
-        clearTimeout(timer);
-      }
+      await rt.gateway.terminate(sessionId, principalOf(res).userId, 'deleted by the client', { confirm: true });
     } catch (error) {
       rt.logger.warn('session termination failed', { sessionId, error: (error as Error).message });
       serviceUnavailable(res);
       return;
-    } finally {
-      detach?.();
     }
     res.status(200).end();
   };

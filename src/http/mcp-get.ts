@@ -1,27 +1,27 @@
 import type { RequestHandler } from 'express';
+import { principalOf } from '../auth/principal.js';
 import { STANDALONE_STREAM } from '../protocol/channels.js';
-import { parseEventId } from '../store/event-store.js';
+import { parseEventId } from '../protocol/event-ids.js';
 import type { Runtime } from '../runtime.js';
-import { acceptsStream } from './checks.js';
-import { sendJsonRpcError } from './errors.js';
-import { refusedForLoad } from './health.js';
-import type { KeepAlive } from '../sessions/streams/keep-alive.js';
-import { resumeRequestStream } from './mcp-resume.js';
-import { resolveStreamableSession } from '../sessions/edge/session-resolve.js';
 import { openStandaloneStream } from '../sessions/streams/standalone-stream.js';
+import { acceptsStream } from './checks.js';
+import { holdWhileOpen, sendJsonRpcError, serviceUnavailable, sessionNotFound } from './errors.js';
+import { refusedForLoad } from './health.js';
+import { resumeRequestStream } from './mcp-resume.js';
+import { streamableSessionOrAnswer } from './session-lookup.js';
 
 /**
- * GET /mcp: the session's standalone stream (standalone-stream.ts). With a
- * Last-Event-ID, it resumes the stream that id names, a request's
- * (mcp-resume.ts) or the standalone one, from the session's event log.
+ * GET /mcp: the session's standalone stream. With a Last-Event-ID, it resumes
+ * the stream that id names, a request's (mcp-resume.ts) or the standalone one,
+ * from the session's event log.
  */
-export function mcpGet(rt: Runtime, keepAlive: KeepAlive): RequestHandler {
+export function mcpGet(rt: Runtime): RequestHandler {
   return async (req, res) => {
     if (!acceptsStream(req)) {
       sendJsonRpcError(res, 406, -32000, 'Not Acceptable: Accept must include text/event-stream');
       return;
     }
-    const session = await resolveStreamableSession(rt, req, res);
+    const session = await streamableSessionOrAnswer(rt, req, res);
     if (!session) return;
     const lastEventId = req.headers['last-event-id'];
     const resumeFrom = typeof lastEventId === 'string' ? parseEventId(lastEventId) : undefined;
@@ -30,11 +30,16 @@ export function mcpGet(rt: Runtime, keepAlive: KeepAlive): RequestHandler {
       return;
     }
     if (resumeFrom && resumeFrom.streamKey !== STANDALONE_STREAM) {
-      await resumeRequestStream(rt, keepAlive, res, session, resumeFrom);
+      await resumeRequestStream(rt, res, session, resumeFrom);
       return;
     }
     // A new stream is new work; resuming one finishes running work.
     if (!resumeFrom && refusedForLoad(rt, res)) return;
-    await openStandaloneStream(rt, keepAlive, res, session, resumeFrom);
+    const principal = principalOf(res);
+    if (!holdWhileOpen(res, () => rt.streams.acquire(principal.userId))) return;
+    const outcome = await openStandaloneStream(rt.edge, res, session, principal, resumeFrom);
+    if (outcome === 'conflict') sendJsonRpcError(res, 409, -32000, 'Conflict: a standalone stream is already open for this session');
+    else if (outcome === 'gone') sessionNotFound(res);
+    else if (outcome === 'unavailable') serviceUnavailable(res);
   };
 }

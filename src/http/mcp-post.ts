@@ -11,20 +11,18 @@ import { LimitExceeded } from '../limits/limit-exceeded.js';
 import { streamKeyFor } from '../protocol/channels.js';
 import { isInitialize, isRequest } from '../protocol/message-kinds.js';
 import { envelope } from '../protocol/envelopes.js';
-import { POLLING_SINCE } from '../sessions/owner/owner-transport.js';
+import { POLLING_SINCE } from '../protocol/event-ids.js';
 import type { Runtime } from '../runtime.js';
-import type { SessionMeta } from '../sessions/session-directory.js';
+import type { Delivery, ResolvedSession } from '../sessions/edge/session-gateway.js';
 import { acceptsJsonAndStream, hasJsonBody, safeHeaders } from './checks.js';
 import { holdWhileOpen, sendJsonRpcError, sendLimitExceeded, serviceUnavailable, sessionNotFound } from './errors.js';
 import { refusedForLoad } from './health.js';
 import { inputBounds, outOfBounds, parseJsonRpcBody } from './jsonrpc-body.js';
-import type { KeepAlive } from '../sessions/streams/keep-alive.js';
 import { RequestStream } from '../sessions/streams/request-stream.js';
 import { eraOf, type PostHeaders } from '../modern/era.js';
 import { serveModernPost } from './modern-post.js';
 import { markEra } from '../observability/http-metrics.js';
-import { resolveStreamableSession } from '../sessions/edge/session-resolve.js';
-import { publishToSession, type Delivery } from '../sessions/edge/session-publish.js';
+import { streamableSessionOrAnswer } from './session-lookup.js';
 
 /** Checks that need no body: run before the body is read at all. */
 export const postPreconditions: RequestHandler = (req, res, next) => {
@@ -40,7 +38,7 @@ export const postPreconditions: RequestHandler = (req, res, next) => {
 };
 
 /** POST /mcp: initialize creates a session here; anything else is routed to the session's owner. */
-export function mcpPost(rt: Runtime, keepAlive: KeepAlive): RequestHandler {
+export function mcpPost(rt: Runtime): RequestHandler {
   return async (req, res) => {
     const mcpHeaders = postHeaders(req);
     const era = eraOf(mcpHeaders, req.body);
@@ -51,7 +49,7 @@ export function mcpPost(rt: Runtime, keepAlive: KeepAlive): RequestHandler {
         sendJsonRpcError(res, 400, problem.code, problem.reason, null);
         return;
       }
-      await serveModernPost(rt, keepAlive, req, res, era.message, mcpHeaders);
+      await serveModernPost(rt, req, res, era.message, mcpHeaders);
       return;
     }
     if (era.kind === 'refused') {
@@ -77,8 +75,7 @@ export function mcpPost(rt: Runtime, keepAlive: KeepAlive): RequestHandler {
     // made for an initialize), and held until the response is over.
     if (requests.length > 0 && !holdWhileOpen(res, () => rt.streams.acquire(principal.userId))) return;
 
-    let sessionId: string;
-    let meta: SessionMeta;
+    let session: ResolvedSession | undefined;
     let headers: Record<string, string> | undefined;
     if (messages.some(isInitialize)) {
       if (messages.length > 1) {
@@ -91,7 +88,7 @@ export function mcpPost(rt: Runtime, keepAlive: KeepAlive): RequestHandler {
         return;
       }
       try {
-        ({ sessionId, meta } = await rt.host.create(principal.userId, 'shttp'));
+        session = await rt.gateway.create(principal.userId, 'shttp');
       } catch (error) {
         if (error instanceof LimitExceeded) {
           sendLimitExceeded(res, error);
@@ -101,13 +98,12 @@ export function mcpPost(rt: Runtime, keepAlive: KeepAlive): RequestHandler {
         serviceUnavailable(res);
         return;
       }
-      headers = { 'Mcp-Session-Id': sessionId };
+      headers = { 'Mcp-Session-Id': session.sessionId };
     } else {
-      const session = await resolveStreamableSession(rt, req, res);
+      session = await streamableSessionOrAnswer(rt, req, res);
       if (!session) return;
-      sessionId = session.sessionId;
-      meta = session.meta;
     }
+    const { sessionId, meta } = session;
 
     const requestInfo = { headers: safeHeaders(req) };
     const payloads = (delivery: string | undefined) =>
@@ -116,7 +112,7 @@ export function mcpPost(rt: Runtime, keepAlive: KeepAlive): RequestHandler {
       // Notifications and responses need no stream: publish and acknowledge.
       let delivered: Delivery;
       try {
-        delivered = await publishToSession(rt, sessionId, principal.userId, payloads(undefined));
+        delivered = await rt.gateway.publish(sessionId, principal.userId, payloads(undefined));
       } catch {
         serviceUnavailable(res);
         return;
@@ -130,20 +126,20 @@ export function mcpPost(rt: Runtime, keepAlive: KeepAlive): RequestHandler {
     // for older ones, one JSON object when the answer is all there is to send (not for a batch,
     // whose answer would have to be an array).
     const resumable = clientVersion(req, messages) >= POLLING_SINCE;
-    const stream = new RequestStream(rt, keepAlive, res, { sessionId, meta, principal, headers }, {
-      delivery: rt.nextDeliveryId(),
+    const stream = new RequestStream(rt.edge, res, { sessionId, meta, principal, headers }, {
+      delivery: rt.edge.nextDeliveryId(),
       requests: streams,
       prime: requests.length === 1 && resumable,
       mayAnswerWithJson: messages.length === 1 && !Array.isArray(req.body) && !resumable,
       // A session whose initialize was never answered is one its client cannot know of: it goes.
       onUnanswered: headers
-        ? () => void rt.host.terminate(sessionId, principal.userId, 'initialize not answered').catch(() => undefined)
+        ? () => void rt.gateway.terminate(sessionId, principal.userId, 'initialize not answered').catch(() => undefined)
         : undefined,
     });
     try {
       await stream.attach();
       if (stream.isOver) return;
-      const delivered = await publishToSession(rt, sessionId, principal.userId, payloads(stream.delivery));
+      const delivered = await rt.gateway.publish(sessionId, principal.userId, payloads(stream.delivery));
       if (stream.isOver) return;
       if (delivered.outcome !== 'delivered') {
         stream.abandon();
@@ -152,7 +148,7 @@ export function mcpPost(rt: Runtime, keepAlive: KeepAlive): RequestHandler {
       }
       if (delivered.instanceId) stream.ownerMoved(delivered.instanceId);
       // Handed over as we looked: learn who took it, so that its death is noticed.
-      else if (meta.instanceId === '') stream.ownerMoved((await rt.directory.instanceOf(sessionId)) ?? '');
+      else if (meta.instanceId === '') stream.ownerMoved(await rt.gateway.ownerInstance(sessionId));
     } catch (error) {
       rt.logger.warn('could not route request', { sessionId, error: (error as Error).message });
       if (stream.isOver) return;
@@ -187,7 +183,7 @@ function clientVersion(req: Request, messages: JSONRPCMessage[]): string {
 
 /** A session that could not be reached: gone for good (404), or being taken over (503, retry). */
 function answerUndelivered(rt: Runtime, res: Response, sessionId: string, delivered: Exclude<Delivery, { outcome: 'delivered' }>) {
-  rt.hub.forget(sessionId);
+  rt.gateway.forget(sessionId);
   if (delivered.outcome === 'gone') sessionNotFound(res);
   else serviceUnavailable(res);
 }

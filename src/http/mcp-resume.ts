@@ -1,14 +1,12 @@
 import type { Response } from 'express';
 import { principalOf } from '../auth/principal.js';
 import { requestIdOfStreamKey } from '../protocol/channels.js';
-import type { EventId } from '../store/event-store.js';
+import type { EventId } from '../protocol/event-ids.js';
 import { envelope } from '../protocol/envelopes.js';
 import type { Runtime } from '../runtime.js';
 import { holdWhileOpen, sendJsonRpcError, serviceUnavailable } from './errors.js';
-import type { KeepAlive } from '../sessions/streams/keep-alive.js';
 import { RequestStream } from '../sessions/streams/request-stream.js';
-import type { ResolvedSession } from '../sessions/edge/session-resolve.js';
-import { publishToSession } from '../sessions/edge/session-publish.js';
+import type { ResolvedSession } from '../sessions/edge/session-gateway.js';
 
 /**
  * GET /mcp with the Last-Event-ID of a request's stream: replays what that stream
@@ -17,7 +15,6 @@ import { publishToSession } from '../sessions/edge/session-publish.js';
  */
 export async function resumeRequestStream(
   rt: Runtime,
-  keepAlive: KeepAlive,
   res: Response,
   session: ResolvedSession,
   from: EventId,
@@ -29,8 +26,7 @@ export async function resumeRequestStream(
   }
   if (!holdWhileOpen(res, () => rt.streams.acquire(principalOf(res).userId))) return;
   const stream = new RequestStream(
-    rt,
-    keepAlive,
+    rt.edge,
     res,
     { sessionId: session.sessionId, meta: session.meta, principal: principalOf(res) },
     { delivery: from.delivery, requests: new Map([[from.streamKey, requestId]]), prime: false, after: from.position },
@@ -41,7 +37,7 @@ export async function resumeRequestStream(
     // and the stream drops what it would otherwise send twice.
     await stream.attach();
     if (stream.isOver) return;
-    replay = await rt.backend.events.after(session.sessionId, from.position, from.delivery);
+    replay = await rt.gateway.readLog(session.sessionId, from.position, from.delivery);
   } catch (error) {
     rt.logger.warn('could not resume stream', { sessionId: session.sessionId, error: (error as Error).message });
     if (stream.isOver) return;
@@ -54,6 +50,6 @@ export async function resumeRequestStream(
   // Is that request still being served? A stream nobody will write to is answered at once,
   // not at the deadline (the owner replies on the stream itself).
   const probe = JSON.stringify(envelope.probe(from.streamKey, from.delivery, principalOf(res)));
-  const delivered = await publishToSession(rt, session.sessionId, principalOf(res).userId, [probe]).catch(() => undefined);
+  const delivered = await rt.gateway.publish(session.sessionId, principalOf(res).userId, [probe]).catch(() => undefined);
   if (delivered?.outcome === 'gone') stream.fail(-32001, 'Session not found: initialize a new session');
 }

@@ -7,10 +7,10 @@ import type { PostHeaders } from '../modern/era.js';
 import { ListenStream, type ListenSink } from '../modern/listen.js';
 import { errorResponse, MODERN_ERRORS, ModernRefusal, resultResponse } from '../modern/wire.js';
 import type { Runtime } from '../runtime.js';
-import { holdWhileOpen, sendJsonRpcError, sendLimitExceeded, whenClosed } from './errors.js';
+import { holdWhileOpen, sendJsonRpcError, sendLimitExceeded } from './errors.js';
+import { whenClosed } from '../sessions/streams/response-closed.js';
 import { refusedForLoad } from './health.js';
-import type { KeepAlive } from '../sessions/streams/keep-alive.js';
-import { SseWriter, streamBounds } from '../sessions/streams/sse-writer.js';
+import { SseWriter } from '../sessions/streams/sse-writer.js';
 
 /** The v1 SDK's McpError prefixes its message with the code; the wire shows the message alone. */
 function plainMessage(error: McpError): string {
@@ -27,7 +27,6 @@ function plainMessage(error: McpError): string {
  */
 export async function serveModernPost(
   rt: Runtime,
-  keepAlive: KeepAlive,
   req: Request,
   res: Response,
   message: JSONRPCRequest | JSONRPCNotification,
@@ -42,7 +41,7 @@ export async function serveModernPost(
   if (refusedForLoad(rt, res)) return;
   // A request being answered holds a unit of the stream budgets, as a sessionful one does.
   if (!holdWhileOpen(res, () => rt.streams.acquire(userId))) return;
-  const writer = new SseWriter(res, streamBounds(rt));
+  const writer = new SseWriter(res, rt.edge.bounds);
   writer.open({}, false, { mayAnswerWithJson: true });
   const lifecycle = new ModernRequest(rt);
   whenClosed(res, lifecycle.closed);
@@ -81,7 +80,7 @@ export async function serveModernPost(
   lifecycle.answered = true;
   if (outcome.kind === 'listen') {
     lifecycle.uncount();
-    openListen(rt, keepAlive, res, writer, userId, message.id, outcome.filter);
+    openListen(rt, res, writer, userId, message.id, outcome.filter);
     return;
   }
   const json = JSON.stringify(resultResponse(message.id, outcome.result));
@@ -134,7 +133,7 @@ class ModernRequest {
 
   constructor(private readonly rt: Runtime) {
     // A drain lets requests being answered finish (listen streams are ended by the drain itself).
-    rt.requests.active += 1;
+    rt.requests.begin();
   }
 
   signal(): AbortSignal {
@@ -144,7 +143,7 @@ class ModernRequest {
   }
 
   uncount(): void {
-    if (this.counted) this.rt.requests.active -= 1;
+    if (this.counted) this.rt.requests.end();
     this.counted = false;
   }
 
@@ -182,7 +181,6 @@ class WriterSink implements ListenSink {
 /** subscriptions/listen: an event stream acknowledged at once, open until the client leaves or the instance drains. */
 function openListen(
   rt: Runtime,
-  keepAlive: KeepAlive,
   res: Response,
   writer: SseWriter,
   userId: string,
@@ -200,10 +198,10 @@ function openListen(
   }
   stream.acknowledge();
   writer.compact();
-  keepAlive.add(writer);
+  rt.edge.keepAlive.add(writer);
   whenClosed(res, () => {
     stream.abandon();
     close();
-    keepAlive.remove(writer);
+    rt.edge.keepAlive.remove(writer);
   });
 }

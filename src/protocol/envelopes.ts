@@ -1,6 +1,6 @@
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import type { StoredEvent } from '../store/event-store.js';
+import type { StoredEvent } from './event-ids.js';
 
 /**
  * What travels on the Redis channels. Every envelope is JSON, validated with zod

@@ -7,7 +7,8 @@
 import { randomUUID } from 'node:crypto';
 import { createLogger } from '../observability/logger.js';
 import { keys, requestIdOfStreamKey, streamKeyFor } from '../protocol/channels.js';
-import { eventSize, formatEventId, keptAfterTrim, parseEventId, type EventLogBounds, type EventStore, type StoredEvent } from './event-store.js';
+import { eventSize, keptAfterTrim, type EventLogBounds, type EventStore } from './event-store.js';
+import { formatEventId, parseEventId, type StoredEvent } from '../protocol/event-ids.js';
 import { MemoryEventStore } from './memory-event-store.js';
 import { connectRedis } from './redis-connections.js';
 import { RedisEventStore } from './redis-event-store.js';

@@ -1,13 +1,5 @@
-import {
-  comparePositions,
-  EVENTS_PER_READ,
-  eventSize,
-  keptAfterTrim,
-  type EventLogBounds,
-  type EventLogWriter,
-  type EventStore,
-  type StoredEvent,
-} from './event-store.js';
+import { EVENTS_PER_READ, eventSize, keptAfterTrim, type EventLogBounds, type EventLogWriter, type EventStore } from './event-store.js';
+import { comparePositions, type StoredEvent } from '../protocol/event-ids.js';
 import { sweepEvery } from './sweeper.js';
 
 interface Log {

@@ -1,13 +1,6 @@
 import { keys } from '../protocol/channels.js';
-import {
-  EVENTS_PER_READ,
-  eventSize,
-  keptAfterTrim,
-  type EventLogBounds,
-  type EventLogWriter,
-  type EventStore,
-  type StoredEvent,
-} from './event-store.js';
+import { EVENTS_PER_READ, eventSize, keptAfterTrim, type EventLogBounds, type EventLogWriter, type EventStore } from './event-store.js';
+import type { StoredEvent } from '../protocol/event-ids.js';
 import type { RedisClient, RedisConnections } from './redis-connections.js';
 
 /**

@@ -1,7 +1,4 @@
 import type { Logger } from '../observability/logger.js';
-import { MemoryTaskRecords } from '../tasks/memory-task-records.js';
-import { RedisTaskRecords } from '../tasks/redis-task-records.js';
-import type { TaskRecords } from '../tasks/task-records.js';
 import type { MessageBus } from './bus.js';
 import type { EventLogBounds, EventStore } from './event-store.js';
 import type { KeyValueStore } from './kv.js';
@@ -14,14 +11,13 @@ import { RedisEventStore } from './redis-event-store.js';
 import { RedisKeyValueStore } from './redis-kv.js';
 
 /** Where sessions' messages and keys live: Redis (shared) or this process (embedded). */
-export interface Backend {
+export interface Store {
   kind: 'redis' | 'memory';
   /** Redis: one node, or a cluster. */
   topology?: 'node' | 'cluster';
   bus: MessageBus;
   kv: KeyValueStore;
   events: EventStore;
-  tasks: TaskRecords;
   /** The Redis command connection, when there is one (health checks, tests). */
   redis?: RedisClient;
   /** Registers a callback for each time the connection to Redis comes back after a loss. */
@@ -31,29 +27,26 @@ export interface Backend {
   close(): Promise<void>;
 }
 
-export interface BackendOptions {
+export interface StoreOptions {
   /** How long a session's stored events outlive its last activity. */
   sessionTtlMs: number;
   eventLog: EventLogBounds;
 }
 
-export async function createBackend(redis: RedisTarget | undefined, options: BackendOptions, logger: Logger): Promise<Backend> {
+export async function createStore(redis: RedisTarget | undefined, options: StoreOptions, logger: Logger): Promise<Store> {
   const { sessionTtlMs, eventLog } = options;
   if (!redis) {
     const kv = new MemoryKeyValueStore();
     const events = new MemoryEventStore(sessionTtlMs, eventLog);
-    const tasks = new MemoryTaskRecords();
     return {
       kind: 'memory',
       bus: new MemoryBus(),
       kv,
       events,
-      tasks,
       isReady: () => true,
       close: async () => {
         kv.close();
         events.close();
-        tasks.close();
       },
     };
   }
@@ -64,7 +57,6 @@ export async function createBackend(redis: RedisTarget | undefined, options: Bac
     bus: new RedisBus(connections.untimed, connections.subscriber, (events) => connections.onConnectionEvents(events)),
     kv: new RedisKeyValueStore(connections.commands),
     events: new RedisEventStore(connections, sessionTtlMs, eventLog),
-    tasks: new RedisTaskRecords(connections.commands),
     redis: connections.commands,
     isReady: () => connections.isReady(),
     onReconnect: (callback) => connections.onReconnect(callback),

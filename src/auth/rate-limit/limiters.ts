@@ -3,9 +3,8 @@ import type { OAuthRateLimit } from '../../config.js';
 import { markRefused } from '../../observability/http-metrics.js';
 import { rateLimit, type AugmentedRequest, type Options, type Store } from 'express-rate-limit';
 import { RedisStore, type RedisReply } from 'rate-limit-redis';
-import { sendLimitExceeded } from '../../http/errors.js';
 import { LimitExceeded, type LimitScope } from '../../limits/limit-exceeded.js';
-import type { Runtime } from '../../runtime.js';
+import type { AuthDeps } from '../index.js';
 import { principalOf } from '../principal.js';
 import { sendOAuthError } from '../server/oauth-errors.js';
 import { StoreUnavailableError } from '../store-errors.js';
@@ -112,10 +111,10 @@ class GuardedRedisStore implements Store {
  * from this machine (fromLoopback): local scripts and clients register, authorize
  * and fetch tokens as often as they like, strangers are counted as ever.
  */
-export function createLimiters(rt: Runtime, options: { oauth: boolean }): Limiters {
-  const { config, backend } = rt;
+export function createLimiters(deps: AuthDeps, options: { oauth: boolean }): Limiters {
+  const { config, store, logger } = deps;
   const limits = config.rateLimits;
-  const redis = backend.kind === 'redis' ? backend.redis : undefined;
+  const redis = store.redis;
 
   const common: Partial<Options> = {
     standardHeaders: 'draft-7',
@@ -132,7 +131,7 @@ export function createLimiters(rt: Runtime, options: { oauth: boolean }): Limite
       windowMs: limits.windowMs,
       limit,
       skip: config.oauthLimitsSkipLoopback[name] ? fromLoopback : undefined,
-      store: redis ? new GuardedRedisStore(redis, backend.topology ?? 'node', rateLimitPrefix(name)) : undefined,
+      store: redis ? new GuardedRedisStore(redis, store.topology ?? 'node', rateLimitPrefix(name)) : undefined,
       passOnStoreError: false,
       handler: (_req, res) => {
         markRefused(res, setting);
@@ -155,8 +154,9 @@ export function createLimiters(rt: Runtime, options: { oauth: boolean }): Limite
       windowMs: 60_000,
       limit,
       keyGenerator,
-      store: reservations ? new ReservationStore(reservations, rateLimitPrefix(name), rt.logger) : undefined,
-      handler: (req, res) => sendLimitExceeded(res, new LimitExceeded(setting, limit, scope, what, retryAfterS(req as AugmentedRequest))),
+      store: reservations ? new ReservationStore(reservations, rateLimitPrefix(name), logger) : undefined,
+      // The refusal is raised, and answered where every error body is written.
+      handler: (req, _res, next) => next(new LimitExceeded(setting, limit, scope, what, retryAfterS(req as AugmentedRequest))),
     });
   };
 

@@ -1,7 +1,6 @@
 import type { RequestHandler } from 'express';
 import { requireBearerAuth } from '@modelcontextprotocol/sdk/server/auth/middleware/bearerAuth.js';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
-import { serviceUnavailable } from '../../http/errors.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Principal } from '../principal.js';
 import { AuthUnavailableError } from '../token-lookup.js';
@@ -49,7 +48,7 @@ export function bearerAuthentication(options: {
       } catch (error) {
         if (error instanceof AuthUnavailableError) {
           logger.warn('token verification unavailable', { error: error.message });
-          serviceUnavailable(res);
+          next(error); // answered 503
           return;
         }
         outcome = { ok: false, error };

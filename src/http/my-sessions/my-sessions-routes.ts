@@ -6,11 +6,9 @@ import { escapeHtml, sendPage } from '../../auth/pages/html.js';
 import { FIRST_PARTY_CLIENT_ID, SignInFailed } from '../../auth/server/first-party-sign-in.js';
 import { principalOf } from '../../auth/principal.js';
 import { AuthUnavailableError } from '../../auth/token-lookup.js';
-import { isWellFormedSessionId } from '../../protocol/channels.js';
 import { mySessions, type MySessions } from '../../sessions/console/my-sessions.js';
 import type { Runtime } from '../../runtime.js';
 import { holdWhileOpen, serviceUnavailable } from '../errors.js';
-import type { KeepAlive } from '../../sessions/streams/keep-alive.js';
 import { tapStream } from './tap-stream.js';
 import { pageBody, SCRIPT, STYLE } from './my-sessions-page.js';
 
@@ -29,7 +27,7 @@ const MAX_CACHED_USERS = 10_000;
  * GET /my (the page), /my/login and /my/callback (the sign-in), POST /my/logout,
  * GET /my/sessions (the list, JSON), GET /my/sessions/:id/tap (SSE).
  */
-export function mySessionsRoutes(rt: Runtime, browser: BrowserAuth, keepAlive: KeepAlive): Router {
+export function mySessionsRoutes(rt: Runtime, browser: BrowserAuth): Router {
   const router = express.Router();
   const secure = rt.config.baseUri.startsWith('https:');
   const cookie = (maxAgeS: number): CookieOptions => ({ httpOnly: true, sameSite: 'lax', secure, path: '/my', maxAge: maxAgeS * 1000 });
@@ -105,16 +103,16 @@ export function mySessionsRoutes(rt: Runtime, browser: BrowserAuth, keepAlive: K
     const { userId } = principalOf(res);
     const sessionId = String(req.params.sessionId);
     // Unknown, ended or another user's: one answer for all, as on /mcp.
-    const stored = isWellFormedSessionId(sessionId) ? await rt.directory.peek(sessionId) : undefined;
+    const stored = await rt.gateway.peek(sessionId);
     if (!stored || stored.userId !== userId) {
       res.status(404).json({ error: 'not_found', error_description: 'No such session' });
       return;
     }
     if (!holdWhileOpen(res, () => rt.streams.acquire(userId))) return;
-    await tapStream(rt, res, keepAlive, {
+    await tapStream(rt, res, {
       sessionId,
       // A session that expires unused, or a sign-in that lapses, is announced by nobody: checked now and then.
-      stillAllowed: async () => (await browser.seal.userOf(sealed)) === userId && (await rt.directory.peek(sessionId))?.userId === userId,
+      stillAllowed: async () => (await browser.seal.userOf(sealed)) === userId && (await rt.gateway.peek(sessionId))?.userId === userId,
     });
   });
 

@@ -1,9 +1,9 @@
 import type { Response } from 'express';
-import { tapSession, type Tap, type TapEvent } from '../../sessions/console/session-tap.js';
+import type { Tap, TapEvent } from '../../sessions/console/session-tap.js';
 import type { Runtime } from '../../runtime.js';
-import { serviceUnavailable, whenClosed } from '../errors.js';
-import type { KeepAlive } from '../../sessions/streams/keep-alive.js';
-import { SseWriter, streamBounds } from '../../sessions/streams/sse-writer.js';
+import { serviceUnavailable } from '../errors.js';
+import { whenClosed } from '../../sessions/streams/response-closed.js';
+import { SseWriter } from '../../sessions/streams/sse-writer.js';
 
 /** How often an open tap checks that its session still lives and its viewer is still signed in. */
 const RECHECK_MS = 30_000;
@@ -18,10 +18,9 @@ const RECHECK_MS = 30_000;
 export async function tapStream(
   rt: Runtime,
   res: Response,
-  keepAlive: KeepAlive,
   options: { sessionId: string; stillAllowed: () => Promise<boolean> },
 ): Promise<void> {
-  const writer = new SseWriter(res, streamBounds(rt));
+  const writer = new SseWriter(res, rt.edge.bounds);
   let tap: Tap | undefined;
   let closed = false;
   let dropped = 0;
@@ -65,12 +64,12 @@ export async function tapStream(
   whenClosed(res, () => {
     closed = true;
     clearInterval(recheck);
-    keepAlive.remove(writer);
+    rt.edge.keepAlive.remove(writer);
     void tap?.close();
   });
 
   try {
-    tap = await tapSession(rt.backend.bus, options.sessionId, onEvent, (reason) => finish(`session ended: ${reason}`));
+    tap = await rt.gateway.tap(options.sessionId, onEvent, (reason) => finish(`session ended: ${reason}`));
   } catch (error) {
     rt.logger.warn('session tap not subscribed', { error: (error as Error).message });
     clearInterval(recheck);
@@ -88,5 +87,5 @@ export async function tapStream(
     finish(endedWith);
     return;
   }
-  keepAlive.add(writer);
+  rt.edge.keepAlive.add(writer);
 }

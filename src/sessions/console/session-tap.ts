@@ -51,9 +51,10 @@ export async function tapSession(
   sessionId: string,
   onEvent: (event: TapEvent) => void,
   onEnd: (reason: string) => void,
+  /** Sends a control envelope to the session (the edge's gateway: the only publisher to a session). */
+  sendControl: (payload: string) => Promise<void>,
 ): Promise<Tap> {
   const tapChannel = channels.tap(sessionId);
-  const control = channels.control(sessionId);
   const legacy = channels.sseToClient(sessionId);
   const standalone = channels.toClient(sessionId, STANDALONE_STREAM);
   let ended = false;
@@ -95,7 +96,7 @@ export async function tapSession(
     if (type === 'terminated' && (copy.channel === standalone || copy.channel === legacy)) end(incoming.reason);
   };
 
-  const ask = () => bus.publish(control, JSON.stringify(envelope.tap(Date.now() + TAP_FOR_MS))).catch(() => 0);
+  const ask = () => sendControl(JSON.stringify(envelope.tap(Date.now() + TAP_FOR_MS))).catch(() => undefined);
   await bus.subscribe([tapChannel], listener);
   await ask();
   const renew = setInterval(() => void ask(), RENEW_MS);

@@ -11,6 +11,7 @@ import type { MessageBus } from '../../store/bus.js';
 import { PositionClock, type EventLogWriter, type EventStore } from '../../store/event-store.js';
 import { isInitialize, isNotification, isRequest, isResponse } from '../../protocol/message-kinds.js';
 import type { InitParams } from './persisted-session.js';
+import { POLL_RETRY_MS, POLLING_SINCE } from '../../protocol/event-ids.js';
 import { channels, requestIdOfStreamKey, STANDALONE_STREAM, streamKeyFor } from '../../protocol/channels.js';
 import { envelope, serializeReply, serializeTapMirror, type TapDirection, type ToClientEnvelope, type ToServerEnvelope } from '../../protocol/envelopes.js';
 import type { TransportKind } from '../session-directory.js';
@@ -41,11 +42,6 @@ const REHYDRATE_ID = 'mcp-session-rehydrate';
 /** The longest a tap is promised at once: a tapper that went away stops costing soon. */
 const MAX_TAP_MS = 30_000;
 
-/** How long a client waits before reconnecting to a stream the server closed (SSE `retry`). */
-export const POLL_RETRY_MS = 1000;
-
-/** Clients of this revision on get priming events and understand servers closing streams mid-request (SEP-1699). */
-export const POLLING_SINCE = '2025-11-25';
 
 /**
  * The SDK Server's transport on the owning instance. Client messages arrive from

@@ -5,8 +5,6 @@ import { Budget } from '../../limits/budget.js';
 import { LimitExceeded } from '../../limits/limit-exceeded.js';
 import type { Logger } from '../../observability/logger.js';
 import type { MessageBus } from '../../store/bus.js';
-import { channels } from '../../protocol/channels.js';
-import { envelope } from '../../protocol/envelopes.js';
 import type { EventStore } from '../../store/event-store.js';
 import type { InstanceTasks } from '../../tasks/user-task-store.js';
 import type { InstanceLease } from '../instance-lease.js';
@@ -143,15 +141,6 @@ export class SessionHost {
       this.activations.set(sessionId, attempt);
     }
     return attempt;
-  }
-
-  /**
-   * Ends a session wherever it runs: gone from the directory at once, its owner
-   * told to stop. Resolves to whether some instance was running it (and heard).
-   */
-  async terminate(sessionId: string, userId: string, reason: string): Promise<boolean> {
-    await this.directory.remove(sessionId, userId);
-    return (await this.bus.publish(channels.control(sessionId), JSON.stringify(envelope.shutdown(reason)))) > 0;
   }
 
   /**

@@ -4,20 +4,17 @@ import {
   type JSONRPCMessage,
   type RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
-import type { Principal } from '../../auth/principal.js';
-import { channels } from '../../protocol/channels.js';
-import { formatEventId, comparePositions, type StoredEvent } from '../../store/event-store.js';
-import { envelope, type ToClientEnvelope } from '../../protocol/envelopes.js';
+import { formatEventId, type StoredEvent, POLL_RETRY_MS } from '../../protocol/event-ids.js';
+import { envelope, type Principal, type ToClientEnvelope } from '../../protocol/envelopes.js';
 import { isResponse } from '../../protocol/message-kinds.js';
 import type { StreamSink } from './client-stream-hub.js';
 import type { OwnerDependent } from '../edge/owner-watch.js';
-import { POLL_RETRY_MS } from '../owner/owner-transport.js';
-import type { Runtime } from '../../runtime.js';
 import type { SessionMeta } from '../session-directory.js';
-import { whenClosed } from '../../http/errors.js';
-import type { KeepAlive } from './keep-alive.js';
-import { SseWriter, streamBounds } from './sse-writer.js';
-import { StreamCatchUp } from './stream-catch-up.js';
+import { errorEvent } from './error-event.js';
+import { LoggedStream } from './logged-stream.js';
+import { whenClosed } from './response-closed.js';
+import { SseWriter } from './sse-writer.js';
+import type { StreamContext } from './stream-context.js';
 
 export interface RequestStreamTarget {
   sessionId: string;
@@ -45,13 +42,6 @@ export interface RequestStreamOptions {
   onUnanswered?: () => void;
 }
 
-type Held = { key: string; message: ToClientEnvelope };
-
-/** Where a server envelope is in the session's event log, if it is (a stream may then drop it and read it back). */
-export function logPosition(message: ToClientEnvelope): string | undefined {
-  return message.type === 'message' ? message.position : undefined;
-}
-
 /** What a stream that could not be kept complete tells its client. */
 export const DROPPED_FOR_GOOD =
   'Messages of this stream were dropped: its client did not read them in time (STREAM_BUFFER_MAX_BYTES), and the event log no longer holds them (EVENT_LOG_MAX_EVENTS, EVENT_LOG_MAX_BYTES)';
@@ -71,15 +61,11 @@ export class RequestStream implements OwnerDependent {
   readonly startedAt = Date.now();
   ownerInstanceId: string;
   private readonly writer: SseWriter;
+  /** Order, de-duplication and gap crossing, shared with the standalone stream. */
+  private readonly core: LoggedStream;
   /** Requests not yet answered, by stream key. */
   private readonly pending: Map<string, RequestId>;
   private readonly detachers: Array<() => void> = [];
-  /** Messages that arrived before the stream was opened, in order. */
-  private held: Held[] | undefined = [];
-  /** Backpressure and subscriber losses: what the stream missed is read from the event log. */
-  private readonly catchUp: StreamCatchUp;
-  /** The last stored position written (or resumed from), so that replay and live messages never repeat. */
-  private lastPosition: string;
   private deadline: NodeJS.Timeout | undefined;
   /** Nothing more will be written: every request settled, the server closed it, or the client left. */
   private finished = false;
@@ -89,33 +75,27 @@ export class RequestStream implements OwnerDependent {
   private answers = 0;
 
   constructor(
-    private readonly rt: Runtime,
-    private readonly keepAlive: KeepAlive,
+    private readonly ctx: StreamContext,
     private readonly res: Response,
     private readonly target: RequestStreamTarget,
     private readonly options: RequestStreamOptions,
   ) {
-    this.writer = new SseWriter(res, streamBounds(rt));
+    this.core = new LoggedStream(ctx, res, {
+      sessionId: target.sessionId,
+      kind: 'request',
+      after: options.after,
+      readAfter: (position) => ctx.gateway.readLog(target.sessionId, position, options.delivery),
+      write: (key, message) => this.onServerMessage(key, message),
+      isOver: () => this.isOver,
+      lostForGood: () => this.failPending(-32000, DROPPED_FOR_GOOD),
+    });
+    this.writer = this.core.writer;
     this.ownerInstanceId = target.meta.instanceId;
     this.pending = options.requests;
     this.requestCount = options.requests.size;
-    this.lastPosition = options.after ?? '0-0';
-    this.catchUp = new StreamCatchUp({
-      lastPosition: () => this.lastPosition,
-      readAfter: (position) => rt.backend.events.after(target.sessionId, position, options.delivery),
-      writeStored: (event) => this.onServerMessage(event.streamKey, envelope.stored(event)),
-      isOver: () => this.isOver,
-      isFull: () => this.writer.isFull,
-      drained: () => this.writer.drained(),
-      lostForGood: () => {
-        rt.logger.warn('stream ended: its client did not read in time', { sessionId: target.sessionId, kind: 'request' });
-        this.failPending(-32000, DROPPED_FOR_GOOD);
-      },
-      warn: (message, error) => rt.logger.warn(message, { sessionId: target.sessionId, error: error.message }),
-    });
-    rt.requests.active += 1;
+    ctx.requests.begin();
     // From arrival: routing the request (Redis commands with no timer of their own) counts too.
-    this.deadline = setTimeout(this.onDeadline, rt.config.requestTimeoutMs);
+    this.deadline = setTimeout(this.onDeadline, ctx.requestTimeoutMs);
     // The client may have left while the request was looked up: then this stream is over at once.
     whenClosed(res, this.onClientGone);
   }
@@ -132,14 +112,13 @@ export class RequestStream implements OwnerDependent {
   /** Subscribes to every stream key; messages arriving from now on are kept until open(). */
   async attach(): Promise<void> {
     // Replies can only be heard over a live subscriber connection: while it reconnects (and
-    // restores its subscriptions), the request is turned away (503, retry) rather than routed.
-    if (!this.rt.backend.isReady()) throw new Error('the connection to the store is not ready');
+    // restores its subscriptions), subscribing throws and the request is turned away (503, retry).
     for (const key of this.pending.keys()) {
-      const detach = await this.rt.hub.attach(this.target.sessionId, key, this.sinkFor(key));
+      const detach = await this.ctx.gateway.subscribe(this.target.sessionId, key, this.sinkFor(key));
       if (this.clientGone) detach();
       else this.detachers.push(detach);
     }
-    this.rt.hub.noteVerified(this.target.sessionId, { userId: this.target.principal.userId, meta: this.target.meta });
+    this.ctx.gateway.noteOwner(this.target.sessionId, this.target.principal.userId, this.target.meta);
   }
 
   /** Starts the response: priming event, replayed events, then what arrived meanwhile, then live. */
@@ -150,33 +129,27 @@ export class RequestStream implements OwnerDependent {
     if (this.options.prime && firstKey !== undefined) {
       this.writer.prime(formatEventId({ position: '0-0', delivery: this.options.delivery, streamKey: firstKey }), POLL_RETRY_MS);
     }
-    for (const event of replay) this.onServerMessage(event.streamKey, envelope.stored(event));
-    const held = this.held ?? [];
-    this.held = undefined;
-    for (const { key, message } of held) this.deliver(key, message);
+    this.core.flush(replay);
     if (this.finished) {
       this.writer.end();
       return;
     }
-    this.rt.watch.add(this);
+    this.ctx.gateway.watch(this);
     // A long tool call may be silent for minutes; proxies must not take it for dead.
-    this.keepAlive.add(this.writer);
-    this.catchUp.opened();
+    this.ctx.keepAlive.add(this.writer);
+    this.core.started();
   }
 
   /** Gives up before opening (routing failed): releases everything, writes nothing. */
   abandon(): void {
-    this.held = undefined;
+    this.core.discard();
     this.finish();
   }
 
   /** Another instance took the session over while routing: watch that one. */
   ownerMoved(instanceId: string): void {
     this.ownerInstanceId = instanceId;
-    this.rt.hub.noteVerified(this.target.sessionId, {
-      userId: this.target.principal.userId,
-      meta: { ...this.target.meta, instanceId },
-    });
+    this.ctx.gateway.noteOwner(this.target.sessionId, this.target.principal.userId, { ...this.target.meta, instanceId });
   }
 
   /** Ends every request still waiting with this JSON-RPC error. */
@@ -191,28 +164,15 @@ export class RequestStream implements OwnerDependent {
   private sinkFor(key: string): StreamSink {
     const sink: StreamSink = {
       delivery: this.options.delivery,
-      deliver: (message) => {
-        if (this.held) this.held.push({ key, message });
-        else this.deliver(key, message);
-      },
+      deliver: (message) => this.core.live(key, message),
     };
     // One gap per stream, however many keys it answers: the first key's sink hears of it.
     if (key !== this.pending.keys().next().value) return sink;
     return {
       ...sink,
-      lost: () => this.catchUp.lost(),
-      restored: () => this.catchUp.restored(),
+      lost: () => this.core.lost(),
+      restored: () => this.core.restored(),
     };
-  }
-
-  /** A live message: written now, or (while the stream catches up) after what the event log holds. */
-  private deliver(key: string, message: ToClientEnvelope): void {
-    const write = () => {
-      this.onServerMessage(key, message);
-      this.catchUp.wrote();
-    };
-    // The session ended: nothing that waits matters any more, and the stream ends now.
-    if (message.type === 'terminated' || !this.catchUp.hold(write, logPosition(message))) write();
   }
 
   private onServerMessage(key: string, incoming: ToClientEnvelope): void {
@@ -220,10 +180,7 @@ export class RequestStream implements OwnerDependent {
     switch (incoming.type) {
       case 'message': {
         const { message, position } = incoming;
-        if (position) {
-          if (comparePositions(position, this.lastPosition) <= 0) return; // already sent by the replay
-          this.lastPosition = position;
-        }
+        if (!this.core.fresh(position)) return; // already sent by the replay
         const data = JSON.stringify(message);
         const answers = isResponse(message) && this.pending.has(key);
         // The answer, before anything else: the whole response is that one JSON object.
@@ -238,7 +195,7 @@ export class RequestStream implements OwnerDependent {
         break;
       }
       case 'rejected':
-        this.writer.event(errorMessage(incoming.requestId, incoming.code, incoming.reason, incoming.data));
+        this.writer.event(errorEvent(incoming.requestId, incoming.code, incoming.reason, incoming.data));
         this.settle(key);
         break;
       case 'end':
@@ -259,7 +216,7 @@ export class RequestStream implements OwnerDependent {
   }
 
   private readonly onDeadline = (): void => {
-    const seconds = Math.round(this.rt.config.requestTimeoutMs / 1000);
+    const seconds = Math.round(this.ctx.requestTimeoutMs / 1000);
     // Tell the owner to stop working on what nobody waits for any more.
     for (const id of this.pending.values()) {
       const cancel: JSONRPCMessage = {
@@ -267,21 +224,19 @@ export class RequestStream implements OwnerDependent {
         method: 'notifications/cancelled',
         params: { requestId: id, reason: 'Request deadline exceeded' },
       };
-      void this.rt.backend.bus
-        .publish(channels.toServer(this.target.sessionId), JSON.stringify(envelope.message(cancel, this.target.principal)))
-        .catch(() => undefined);
+      void this.ctx.gateway.notify(this.target.sessionId, JSON.stringify(envelope.message(cancel, this.target.principal))).catch(() => undefined);
     }
     this.failPending(ErrorCode.RequestTimeout, `Request timed out after ${seconds} s`);
   };
 
   private failPending(code: number, reason: string): void {
     if (this.finished) return;
-    if (this.held) {
+    if (this.core.isWaiting) {
       // Still routing: answer now; the router finds the stream over and stops.
-      this.held = undefined;
+      this.core.discard();
       this.writer.open(this.target.headers, false);
     }
-    for (const id of this.pending.values()) this.writer.event(errorMessage(id, code, reason));
+    for (const id of this.pending.values()) this.writer.event(errorEvent(id, code, reason));
     this.pending.clear();
     this.finish();
   }
@@ -295,17 +250,13 @@ export class RequestStream implements OwnerDependent {
     if (this.finished) return;
     this.finished = true;
     if (this.answers < this.requestCount) this.options.onUnanswered?.();
-    this.rt.requests.active -= 1;
+    this.ctx.requests.end();
     clearTimeout(this.deadline);
-    this.rt.watch.remove(this);
-    this.keepAlive.remove(this.writer);
+    this.ctx.gateway.unwatch(this);
+    this.ctx.keepAlive.remove(this.writer);
     for (const detach of this.detachers) detach();
     this.res.off('close', this.onClientGone);
     // Before open(), the opener writes what was held and ends the response itself.
-    if (this.held === undefined && this.writer.isOpen) this.writer.end();
+    if (!this.core.isWaiting && this.writer.isOpen) this.writer.end();
   }
-}
-
-function errorMessage(id: RequestId, code: number, message: string, data?: unknown): string {
-  return JSON.stringify({ jsonrpc: '2.0', id, error: { code, message, ...(data !== undefined && { data }) } });
 }

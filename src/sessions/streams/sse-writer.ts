@@ -1,8 +1,14 @@
 import type { Response } from 'express';
 
-/** A stream's bounds from the instance's settings (STREAM_BUFFER_MAX_BYTES, STREAM_LINGER_S). */
-export function streamBounds(rt: { config: { limits: { streamBufferBytes: number; streamLingerMs: number } } }) {
-  return { maxBufferedBytes: rt.config.limits.streamBufferBytes, lingerMs: rt.config.limits.streamLingerMs };
+/** A stream's bounds (STREAM_BUFFER_MAX_BYTES, STREAM_LINGER_S). */
+export interface SseBounds {
+  maxBufferedBytes: number;
+  lingerMs: number;
+}
+
+/** A stream's bounds from the instance's settings. */
+export function streamBounds(config: { limits: { streamBufferBytes: number; streamLingerMs: number } }): SseBounds {
+  return { maxBufferedBytes: config.limits.streamBufferBytes, lingerMs: config.limits.streamLingerMs };
 }
 
 /**
@@ -28,7 +34,7 @@ export class SseWriter {
 
   constructor(
     private readonly res: Response,
-    bounds: { maxBufferedBytes: number; lingerMs: number } = { maxBufferedBytes: Number.POSITIVE_INFINITY, lingerMs: 30_000 },
+    bounds: SseBounds = { maxBufferedBytes: Number.POSITIVE_INFINITY, lingerMs: 30_000 },
   ) {
     this.maxBufferedBytes = bounds.maxBufferedBytes;
     this.lingerMs = bounds.lingerMs;

@@ -4,7 +4,8 @@
  * stream that, like the real ones, drops any position not above the last one
  * written, and whose client may stop reading (a byte count with a bound).
  */
-import { comparePositions, EVENTS_PER_READ, type StoredEvent } from '../../store/event-store.js';
+import { EVENTS_PER_READ } from '../../store/event-store.js';
+import { comparePositions, type StoredEvent } from '../../protocol/event-ids.js';
 import { StreamCatchUp } from './stream-catch-up.js';
 
 function event(position: string): StoredEvent {

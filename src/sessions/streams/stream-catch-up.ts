@@ -1,4 +1,5 @@
-import { comparePositions, EVENTS_PER_READ, type StoredEvent } from '../../store/event-store.js';
+import { EVENTS_PER_READ } from '../../store/event-store.js';
+import { comparePositions, type StoredEvent } from '../../protocol/event-ids.js';
 
 /** How long to wait before reading the event log again when Redis failed the read. */
 const READ_RETRY_MS = 250;
