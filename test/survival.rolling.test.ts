@@ -99,7 +99,9 @@ beforeAll(async () => {
       if (s % 2 === 1) await sleep(10);
     }
   });
-  await sleep(700);
+  // Every session served before the first stop (on a busy machine the first calls take a while).
+  const servedSince = (t: number) => sessionIds.every((_, s) => results.some((r) => r.session === s && r.ok && r.start > t));
+  await waitUntil(() => servedSince(0), 10_000, 'every session served before the first stop');
 
   for (const [name, old] of [['A', a], ['B', b]] as const) {
     const exited = exitOf(old, GRACE_MS + 6000);
@@ -111,8 +113,10 @@ beforeAll(async () => {
     replacements.push(replacement);
     lb.replace(old.url, replacement.url);
     await waitUntil(() => lb.isReady(replacement.url), 5000, 'balancer sees the replacement ready');
-    phases.push(Date.now());
-    await sleep(1000);
+    const phase = Date.now();
+    phases.push(phase);
+    // Every session served by the instances of this phase before the next stop.
+    await waitUntil(() => servedSince(phase), 10_000, 'every session served after the replacement took traffic');
   }
   stopLoad = true;
   await Promise.all(loops);
