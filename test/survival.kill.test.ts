@@ -36,7 +36,7 @@ let stopLoops = () => {};
 
 beforeAll(async () => {
   redis = await startPrivateRedis();
-  admin = await connectAdmin(redis.url);
+  admin = await connectAdmin({ url: redis.url });
   [a, b] = await Promise.all([startChildInstance(redis.url, SETTINGS), startChildInstance(redis.url, SETTINGS)]);
   logsA = captureLogs(a);
   logsB = captureLogs(b);

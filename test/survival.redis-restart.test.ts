@@ -11,7 +11,7 @@ import { startChildInstance, type ChildInstance } from './support/instances.js';
 import { openSession, post, sseMessages, sseReader, toolCall, waitUntil } from './support/raw-mcp.js';
 import { startPrivateRedis, type PrivateRedis } from './support/redis-server.js';
 import { streamChannels, subscribedChannels } from './support/redis-subscriptions.js';
-import { connectAdmin, instanceIdOfChild, sleep, type RedisAdmin } from './support/survival-helpers.js';
+import { connectAdmin, instanceIdOfChild, sleep, type NodeAdmin, type RedisAdmin } from './support/survival-helpers.js';
 
 const SETTINGS = { SUBSCRIPTION_GRACE_MS: '100', REQUEST_TIMEOUT_S: '3', INSTANCE_LEASE_TTL_MS: '3000' };
 const DOWN_MS = 2500;
@@ -38,7 +38,7 @@ let stopLoops = () => {};
 
 beforeAll(async () => {
   redis = await startPrivateRedis();
-  admin = await connectAdmin(redis.url);
+  admin = await connectAdmin({ url: redis.url });
   [a, b] = await Promise.all([startChildInstance(redis.url, SETTINGS), startChildInstance(redis.url, SETTINGS)]);
 });
 
@@ -294,33 +294,37 @@ test('Redis frozen mid-traffic: a request routed meanwhile ends at its deadline 
   expect(a.process.exitCode).toBeNull();
 }, 30_000);
 
-/** The id (CLIENT LIST) of a child instance's subscriber connection, found by the name it gives it. */
-async function subscriberOf(child: ChildInstance): Promise<string> {
-  const clients = String(await admin.sendCommand(['CLIENT', 'LIST', 'TYPE', 'pubsub']));
-  const line = clients.split('\n').find((l) => l.includes(`name=mcp:`) && l.includes(`:${child.process.pid}:subscriber`));
-  if (!line) throw new Error(`no subscriber connection of pid ${child.process.pid} in CLIENT LIST`);
-  return /\bid=(\d+)/.exec(line)![1]!;
+/** The node serving a session's slot (on one Redis node, that node). */
+const nodeOfSession = (sessionId: string) => admin.nodeOf(channels.toServer(sessionId));
+
+/** The ids (CLIENT LIST) of a child instance's pub/sub connections to a node, found by the name it gives them. */
+async function subscribersOf(node: NodeAdmin, child: ChildInstance): Promise<string[]> {
+  const clients = String(await node.sendCommand(['CLIENT', 'LIST', 'TYPE', 'pubsub']));
+  const lines = clients.split('\n').filter((l) => l.includes(`name=mcp:`) && l.includes(`:${child.process.pid}:`));
+  if (lines.length === 0) throw new Error(`no subscriber connection of pid ${child.process.pid} in CLIENT LIST`);
+  return lines.map((line) => /\bid=(\d+)/.exec(line)![1]!);
 }
 
 /**
- * Cuts a child's subscriber connection and keeps it from reconnecting for `awayMs`
- * (Redis refuses new connections while maxclients is reached); runs `meanwhile`
- * during that time. Everything published to the child then is lost on the wire.
+ * Cuts a child's subscriber connection (to the node serving the session) and keeps it from
+ * reconnecting for `awayMs` (Redis refuses new connections while maxclients is reached); runs
+ * `meanwhile` during that time. Everything published to the child then is lost on the wire.
  */
-async function subscriberAway(child: ChildInstance, awayMs: number, meanwhile: () => Promise<void> = async () => {}): Promise<void> {
-  const id = await subscriberOf(child);
-  const { maxclients: limit = '10000' } = await admin.configGet('maxclients');
-  const connected = Number(/connected_clients:(\d+)/.exec(String(await admin.sendCommand(['INFO', 'clients'])))![1]);
-  await admin.sendCommand(['CONFIG', 'SET', 'maxclients', String(connected - 1)]);
+async function subscriberAway(child: ChildInstance, sessionId: string, awayMs: number, meanwhile: () => Promise<void> = async () => {}): Promise<void> {
+  const node = await nodeOfSession(sessionId);
+  const ids = await subscribersOf(node, child);
+  const { maxclients: limit = '10000' } = await node.configGet('maxclients');
+  const connected = Number(/connected_clients:(\d+)/.exec(String(await node.sendCommand(['INFO', 'clients'])))![1]);
+  await node.sendCommand(['CONFIG', 'SET', 'maxclients', String(connected - ids.length)]);
   try {
-    await admin.sendCommand(['CLIENT', 'KILL', 'ID', id]);
+    for (const id of ids) await node.sendCommand(['CLIENT', 'KILL', 'ID', id]);
     const until = Date.now() + awayMs;
     await meanwhile();
     await sleep(until - Date.now());
     // Still away: its reconnection attempts were refused.
-    await expect(subscriberOf(child)).rejects.toThrow(/no subscriber connection/);
+    await expect(subscribersOf(node, child)).rejects.toThrow(/no subscriber connection/);
   } finally {
-    await admin.sendCommand(['CONFIG', 'SET', 'maxclients', limit]);
+    await node.sendCommand(['CONFIG', 'SET', 'maxclients', limit]);
   }
 }
 
@@ -334,7 +338,7 @@ test('messages published while the edge\u2019s subscriber is away still reach th
   const first = await stream.next();
   expect(first?.params?.progress).toBe(1);
   // From ~250 ms to ~1250 ms B hears nothing: progress 2 to 5 are published into the void.
-  await subscriberAway(b, 1000);
+  await subscriberAway(b, sessionId, 1000);
   const rest: Array<Record<string, any>> = [];
   for (let message = await stream.next(); message; message = await stream.next()) rest.push(message);
   const progress = rest.filter((m) => m.method === 'notifications/progress').map((m) => m.params.progress);
@@ -351,7 +355,7 @@ test('messages published while the edge\u2019s subscriber is away still reach th
   const stream = sseReader(get);
   try {
     // Both list changes are published by A while B cannot hear them.
-    await subscriberAway(b, 800, async () => {
+    await subscriberAway(b, sessionId, 800, async () => {
       const toggled = await post(a.url, sessionId, toolCall('toggle', 'toggle-dynamic-features', { enabled: true }));
       expect(sseMessages(await toggled.text()).at(-1)?.result?.content?.[0]?.text).toMatch(/^Added/);
     });
@@ -374,7 +378,8 @@ test('the edge\u2019s subscriber connection drops: requests through it are refus
   const warm = await post(b.url, sessionId, toolCall('warm', 'echo', { message: 'warm' }));
   expect(sseMessages(await warm.text()).at(-1)?.result?.content?.[0]?.text).toBe('Echo: warm');
   // B's subscriber goes; A, the owner, keeps its own.
-  await admin.sendCommand(['CLIENT', 'KILL', 'ID', await subscriberOf(b)]);
+  const node = await nodeOfSession(sessionId);
+  for (const id of await subscribersOf(node, b)) await node.sendCommand(['CLIENT', 'KILL', 'ID', id]);
   // B reconnects after 100 ms at the earliest. A request now is refused, or (when B has not yet
   // seen its connection go) routed, and its answer read from the event log once B is back.
   const started = Date.now();

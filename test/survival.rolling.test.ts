@@ -68,7 +68,7 @@ async function startChild(): Promise<ChildInstance> {
 
 beforeAll(async () => {
   redis = await startPrivateRedis();
-  admin = await connectAdmin(redis.url);
+  admin = await connectAdmin({ url: redis.url });
   const a = await startChild();
   const b = await startChild();
   const lb = (balancer = await startBalancer([a.url, b.url]));

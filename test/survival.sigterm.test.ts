@@ -106,7 +106,7 @@ let b: ChildInstance;
 
 beforeAll(async () => {
   redis = await startPrivateRedis();
-  admin = await connectAdmin(redis.url);
+  admin = await connectAdmin({ url: redis.url });
   [a, b] = await Promise.all([startChildInstance(redis.url, SETTINGS), startChildInstance(redis.url, SETTINGS)]);
 });
 
