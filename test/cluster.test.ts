@@ -6,51 +6,14 @@
  * sessions are live: its replica is promoted and the same sessions go on.
  */
 import { jest } from '@jest/globals';
-import { createClient } from 'redis';
 import { channels, keys } from '../src/protocol/channels.js';
 import type { RunningServer } from '../src/server.js';
+import { keySlot, masterOf, masters, nodeClient } from './support/cluster-nodes.js';
 import { startInstance } from './support/instances.js';
 import { mcpHeaders, openSession, post, sseMessages, sseReader, toolCall, waitUntil } from './support/raw-mcp.js';
 import { startPrivateCluster, type PrivateCluster } from './support/redis-cluster.js';
 
 jest.setTimeout(90_000);
-
-type NodeClient = Awaited<ReturnType<typeof nodeClientOf>>;
-const nodeClientOf = (port: number) => createClient({ url: `redis://127.0.0.1:${port}`, socket: { reconnectStrategy: false } });
-
-async function nodeClient(port: number): Promise<NodeClient> {
-  const client = nodeClientOf(port);
-  client.on('error', () => undefined);
-  await client.connect();
-  return client;
-}
-
-/** The cluster's masters, by port, with the slot ranges each serves. */
-async function masters(anyPort: number): Promise<Map<number, Array<[number, number]>>> {
-  const client = await nodeClient(anyPort);
-  try {
-    const slots = (await client.sendCommand(['CLUSTER', 'SLOTS'])) as Array<[number, number, [string, number, ...unknown[]]]>;
-    const byPort = new Map<number, Array<[number, number]>>();
-    for (const [from, to, [, port]] of slots) byPort.set(Number(port), [...(byPort.get(Number(port)) ?? []), [Number(from), Number(to)]]);
-    return byPort;
-  } finally {
-    await client.close();
-  }
-}
-
-async function keySlot(port: number, key: string): Promise<number> {
-  const client = await nodeClient(port);
-  try {
-    return Number(await client.sendCommand(['CLUSTER', 'KEYSLOT', key]));
-  } finally {
-    await client.close();
-  }
-}
-
-async function masterOf(anyPort: number, slot: number): Promise<number> {
-  for (const [port, ranges] of await masters(anyPort)) if (ranges.some(([from, to]) => slot >= from && slot <= to)) return port;
-  throw new Error(`no master serves slot ${slot}`);
-}
 
 /** Calls and errors per command name on one node (INFO commandstats, errorstats). */
 async function stats(port: number): Promise<{ calls: Record<string, number>; errors: Record<string, number> }> {

@@ -2,7 +2,9 @@
  * Sessions that survive: an idle session leaves its instance's memory
  * (SESSION_EVICT_AFTER_S) but not the store; its next message rebuilds it,
  * transparently to the SDK client (same session id, no new initialize), with
- * its state. On both backends.
+ * its state. On every backend (embedded, Redis, Redis Cluster); the race of a
+ * message with its session's eviction, on one Redis node and on a Redis Cluster.
+ * Redis stays up throughout: the run's shared Redis and Redis Cluster serve.
  */
 import { channels } from '../src/protocol/channels.js';
 import type { RunningServer } from '../src/server.js';
@@ -120,13 +122,19 @@ describe.each(backendCases({ SESSION_EVICT_AFTER_S: '1', RESOURCE_UPDATE_INTERVA
   }, 15_000);
 });
 
-describe('a message that arrives while its session is being evicted (Redis, two instances)', () => {
+/** Where the instances of the eviction race meet: the run's shared Redis, or its shared Redis Cluster. */
+const sharedRedis: Array<[name: string, where: () => Record<string, string>]> = [
+  ['one Redis node', () => ({ REDIS_URL: process.env.TEST_REDIS_URL! })],
+  ['a Redis Cluster', () => ({ REDIS_CLUSTER_NODES: process.env.TEST_REDIS_CLUSTER_NODES! })],
+];
+
+describe.each(sharedRedis)('a message that arrives while its session is being evicted (two instances on %s)', (_name, where) => {
   let owner: RunningServer;
   let edge: RunningServer;
 
   beforeAll(async () => {
-    const env = { SESSION_EVICT_AFTER_S: '1', REQUEST_TIMEOUT_S: '6' };
-    [owner, edge] = await Promise.all([startInstance(process.env.TEST_REDIS_URL!, env), startInstance(process.env.TEST_REDIS_URL!, env)]);
+    const env = { ...where(), SESSION_EVICT_AFTER_S: '1', REQUEST_TIMEOUT_S: '6' };
+    [owner, edge] = await Promise.all([startInstance(undefined, env), startInstance(undefined, env)]);
   });
 
   afterAll(async () => {

@@ -4,13 +4,16 @@
  * says 503, the process exits 0 within the grace period, and every session it ran
  * is released so that another instance takes it over at once — not after the
  * dead instance's lease lapses (the lease here lasts 10 s).
+ *
+ * On one Redis node and on a Redis Cluster (3 masters, 3 replicas), each the suite's
+ * own; Redis stays up throughout.
  */
 import net from 'node:net';
 import { keys } from '../src/protocol/channels.js';
 import { startChildInstance, type ChildInstance } from './support/instances.js';
 import { openSession, post, sseMessages, toolCall } from './support/raw-mcp.js';
-import { startPrivateRedis, type PrivateRedis } from './support/redis-server.js';
 import { captureLogs, connectAdmin, exitOf, instanceIdOfChild, sleep, type RedisAdmin } from './support/survival-helpers.js';
+import { survivalRedisCases, type SurvivalRedis } from './support/survival-redis.js';
 
 const GRACE_MS = 3000;
 const SETTINGS = { SHUTDOWN_GRACE_MS: String(GRACE_MS), INSTANCE_LEASE_TTL_MS: '10000', REQUEST_TIMEOUT_S: '20' };
@@ -99,122 +102,125 @@ async function freshRequest(url: string, init?: RequestInit): Promise<{ status?:
   }
 }
 
-let redis: PrivateRedis;
-let admin: RedisAdmin;
-let a: ChildInstance;
-let b: ChildInstance;
+describe.each(survivalRedisCases())('SIGTERM drain, on %s', (_name, start) => {
+  let redis: SurvivalRedis;
+  let admin: RedisAdmin;
+  let a: ChildInstance;
+  let b: ChildInstance;
 
-beforeAll(async () => {
-  redis = await startPrivateRedis();
-  admin = await connectAdmin(redis.url);
-  [a, b] = await Promise.all([startChildInstance(redis.url, SETTINGS), startChildInstance(redis.url, SETTINGS)]);
-});
-
-afterAll(async () => {
-  await Promise.allSettled([a?.kill('SIGKILL'), b?.kill('SIGKILL')]);
-  await admin?.close().catch(() => undefined);
-  await redis?.stop();
-});
-
-test('SIGTERM drains: in-flight requests finish, new ones are refused, exit 0, sessions taken over at once', async () => {
-  const logsA = captureLogs(a);
-  const [idA, idB] = await Promise.all([instanceIdOfChild(admin, a), instanceIdOfChild(admin, b)]);
-  // Four sessions run by A: two with a call in flight (one reached A directly, one through B),
-  // one whose connection carries pipelined requests, one idle with a log level set.
-  const [viaA, viaB, piped, idle] = await Promise.all([openSession(a.url), openSession(a.url), openSession(a.url), openSession(a.url)]);
-  for (const id of [viaA, viaB, piped, idle]) expect(await admin.get(keys.sessionInstance(id))).toBe(idA);
-  const infoLogs = (messages: Array<Record<string, any>>) =>
-    messages.filter((m) => m.method === 'notifications/message' && m.params.level === 'info');
-  const control = sseMessages(await (await post(a.url, idle, toolCall(1, 'longRunningOperation', { duration: 0.2, steps: 2 }))).text());
-  expect(infoLogs(control)).toHaveLength(2);
-  const setLevel = await post(a.url, idle, { jsonrpc: '2.0', id: 2, method: 'logging/setLevel', params: { level: 'error' } });
-  expect(sseMessages(await setLevel.text()).at(-1)).toMatchObject({ id: 2, result: {} });
-
-  const inflightA = post(a.url, viaA, toolCall(10, 'longRunningOperation', { duration: 1, steps: 2 })).then(async (r) => ({
-    status: r.status,
-    messages: sseMessages(await r.text()),
-  }));
-  const inflightB = post(b.url, viaB, toolCall(11, 'longRunningOperation', { duration: 1, steps: 2 })).then(async (r) => ({
-    status: r.status,
-    messages: sseMessages(await r.text()),
-  }));
-  const connection = rawConnection(a.url);
-  connection.send('POST', '/mcp', { ...MCP, 'Mcp-Session-Id': piped }, JSON.stringify(toolCall(12, 'longRunningOperation', { duration: 1, steps: 2 })));
-  const slow = rawConnection(a.url);
-  await sleep(250);
-
-  const exited = exitOf(a, GRACE_MS + 6000);
-  const signalledAt = Date.now();
-  a.process.kill('SIGTERM');
-  await sleep(100);
-
-  // While draining: on the open connection, /ready says 503 (draining) and new work gets 503 + Retry-After.
-  connection.send('GET', '/ready', {});
-  connection.send('POST', '/mcp', { ...MCP, 'Mcp-Session-Id': piped }, JSON.stringify(toolCall(13, 'echo', { message: 'too late' })));
-  // A client whose body comes after its head is refused only once its body is in: closing the
-  // connection under a client still sending would reset it, and a reset can lose the 503.
-  const sendBody = slow.sendHeadOnly('POST', '/mcp', { ...MCP, 'Mcp-Session-Id': piped }, JSON.stringify(toolCall(15, 'echo', { message: 'slow' })));
-  await sleep(150);
-  expect(slow.received()).toBe('');
-  sendBody();
-  // New connections: refused, or answered 503 likewise.
-  const freshPost = await freshRequest(`${a.url}/mcp`, {
-    method: 'POST',
-    headers: { ...MCP, 'Mcp-Session-Id': viaA },
-    body: JSON.stringify(toolCall(14, 'echo', { message: 'new connection' })),
+  beforeAll(async () => {
+    redis = await start();
+    admin = await connectAdmin(redis.target);
+    const startChild = () => startChildInstance(undefined, { ...redis.env, ...SETTINGS });
+    [a, b] = await Promise.all([startChild(), startChild()]);
   });
-  const freshReady = await freshRequest(`${a.url}/ready`);
-  expect(a.process.exitCode).toBeNull(); // still draining while the checks above ran
 
-  // The requests in flight at SIGTERM complete normally.
-  const [resultA, resultB] = await Promise.all([inflightA, inflightB]);
-  expect(resultA.status).toBe(200);
-  expect(resultA.messages.at(-1)).toMatchObject({ id: 10, result: { content: [{ type: 'text', text: COMPLETED }] } });
-  expect(resultB.status).toBe(200);
-  expect(resultB.messages.at(-1)).toMatchObject({ id: 11, result: { content: [{ type: 'text', text: COMPLETED }] } });
+  afterAll(async () => {
+    await Promise.allSettled([a?.kill('SIGKILL'), b?.kill('SIGKILL')]);
+    await admin?.close().catch(() => undefined);
+    await redis?.stop();
+  });
 
-  const pipelined = parseResponses(await connection.closed);
-  expect(pipelined.map((r) => r.status)).toEqual([200, 503, 503]);
-  expect(sseMessages(pipelined[0]!.body).at(-1)).toMatchObject({ id: 12, result: { content: [{ text: COMPLETED }] } });
-  expect(JSON.parse(pipelined[1]!.body)).toMatchObject({ status: 'unavailable', draining: true });
-  expect(pipelined[2]!.headers['retry-after']).toBe('1');
-  expect(pipelined[2]!.headers['content-type']).toMatch(/^application\/json/);
-  expect(JSON.parse(pipelined[2]!.body)).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: expect.any(Number), message: expect.any(String) } });
+  test('SIGTERM drains: in-flight requests finish, new ones are refused, exit 0, sessions taken over at once', async () => {
+    const logsA = captureLogs(a);
+    const [idA, idB] = await Promise.all([instanceIdOfChild(admin, a), instanceIdOfChild(admin, b)]);
+    // Four sessions run by A: two with a call in flight (one reached A directly, one through B),
+    // one whose connection carries pipelined requests, one idle with a log level set.
+    const [viaA, viaB, piped, idle] = await Promise.all([openSession(a.url), openSession(a.url), openSession(a.url), openSession(a.url)]);
+    for (const id of [viaA, viaB, piped, idle]) expect(await admin.get(keys.sessionInstance(id))).toBe(idA);
+    const infoLogs = (messages: Array<Record<string, any>>) =>
+      messages.filter((m) => m.method === 'notifications/message' && m.params.level === 'info');
+    const control = sseMessages(await (await post(a.url, idle, toolCall(1, 'longRunningOperation', { duration: 0.2, steps: 2 }))).text());
+    expect(infoLogs(control)).toHaveLength(2);
+    const setLevel = await post(a.url, idle, { jsonrpc: '2.0', id: 2, method: 'logging/setLevel', params: { level: 'error' } });
+    expect(sseMessages(await setLevel.text()).at(-1)).toMatchObject({ id: 2, result: {} });
 
-  const refusedSlow = parseResponses(await slow.closed);
-  expect(refusedSlow.map((r) => [r.status, r.headers.connection])).toEqual([[503, 'close']]);
-  expect(slow.errors).toEqual([]);
+    const inflightA = post(a.url, viaA, toolCall(10, 'longRunningOperation', { duration: 1, steps: 2 })).then(async (r) => ({
+      status: r.status,
+      messages: sseMessages(await r.text()),
+    }));
+    const inflightB = post(b.url, viaB, toolCall(11, 'longRunningOperation', { duration: 1, steps: 2 })).then(async (r) => ({
+      status: r.status,
+      messages: sseMessages(await r.text()),
+    }));
+    const connection = rawConnection(a.url);
+    connection.send('POST', '/mcp', { ...MCP, 'Mcp-Session-Id': piped }, JSON.stringify(toolCall(12, 'longRunningOperation', { duration: 1, steps: 2 })));
+    const slow = rawConnection(a.url);
+    await sleep(250);
 
-  if (freshPost.error) expect(freshPost.error).toBe('ECONNREFUSED');
-  else {
-    expect(freshPost.status).toBe(503);
-    expect(freshPost.headers!.get('retry-after')).toBe('1');
-    expect(JSON.parse(freshPost.body!)).toMatchObject({ jsonrpc: '2.0', error: { code: expect.any(Number) } });
-  }
-  if (freshReady.error) expect(freshReady.error).toBe('ECONNREFUSED');
-  else expect(freshReady.status).toBe(503);
+    const exited = exitOf(a, GRACE_MS + 6000);
+    const signalledAt = Date.now();
+    a.process.kill('SIGTERM');
+    await sleep(100);
 
-  // Exit 0 within the grace period plus a margin.
-  const exit = await exited;
-  expect(exit.code).toBe(0);
-  expect(exit.at - signalledAt).toBeLessThan(GRACE_MS + 2000);
-  expect(logsA.some((line) => line.includes('shutting down'))).toBe(true);
+    // While draining: on the open connection, /ready says 503 (draining) and new work gets 503 + Retry-After.
+    connection.send('GET', '/ready', {});
+    connection.send('POST', '/mcp', { ...MCP, 'Mcp-Session-Id': piped }, JSON.stringify(toolCall(13, 'echo', { message: 'too late' })));
+    // A client whose body comes after its head is refused only once its body is in: closing the
+    // connection under a client still sending would reset it, and a reset can lose the 503.
+    const sendBody = slow.sendHeadOnly('POST', '/mcp', { ...MCP, 'Mcp-Session-Id': piped }, JSON.stringify(toolCall(15, 'echo', { message: 'slow' })));
+    await sleep(150);
+    expect(slow.received()).toBe('');
+    sendBody();
+    // New connections: refused, or answered 503 likewise.
+    const freshPost = await freshRequest(`${a.url}/mcp`, {
+      method: 'POST',
+      headers: { ...MCP, 'Mcp-Session-Id': viaA },
+      body: JSON.stringify(toolCall(14, 'echo', { message: 'new connection' })),
+    });
+    const freshReady = await freshRequest(`${a.url}/ready`);
+    expect(a.process.exitCode).toBeNull(); // still draining while the checks above ran
 
-  // Released, not orphaned: the sessions' instance key is '' and A's lease is gone.
-  for (const id of [viaA, viaB, piped, idle]) expect(await admin.get(keys.sessionInstance(id))).toBe('');
-  expect(await admin.exists(keys.instanceLease(idA))).toBe(0);
+    // The requests in flight at SIGTERM complete normally.
+    const [resultA, resultB] = await Promise.all([inflightA, inflightB]);
+    expect(resultA.status).toBe(200);
+    expect(resultA.messages.at(-1)).toMatchObject({ id: 10, result: { content: [{ type: 'text', text: COMPLETED }] } });
+    expect(resultB.status).toBe(200);
+    expect(resultB.messages.at(-1)).toMatchObject({ id: 11, result: { content: [{ type: 'text', text: COMPLETED }] } });
 
-  // The next request on B succeeds at once (A's lease would have lasted 10 s).
-  for (const [i, id] of [viaA, viaB, piped, idle].entries()) {
-    const started = Date.now();
-    const reply = await post(b.url, id, toolCall(20 + i, 'echo', { message: `on B ${i}` }));
-    expect(reply.status).toBe(200);
-    expect(sseMessages(await reply.text()).at(-1)).toMatchObject({ id: 20 + i, result: { content: [{ text: `Echo: on B ${i}` }] } });
-    expect(Date.now() - started).toBeLessThan(1500);
-    expect(await admin.get(keys.sessionInstance(id))).toBe(idB);
-  }
-  // With its state: the idle session's log level still filters the tool's info logs.
-  const after = sseMessages(await (await post(b.url, idle, toolCall(30, 'longRunningOperation', { duration: 0.2, steps: 2 }))).text());
-  expect(after.at(-1)).toMatchObject({ id: 30, result: { content: [{ text: 'Long running operation completed. Duration: 0.2 seconds, Steps: 2.' }] } });
-  expect(infoLogs(after)).toHaveLength(0);
-}, 30_000);
+    const pipelined = parseResponses(await connection.closed);
+    expect(pipelined.map((r) => r.status)).toEqual([200, 503, 503]);
+    expect(sseMessages(pipelined[0]!.body).at(-1)).toMatchObject({ id: 12, result: { content: [{ text: COMPLETED }] } });
+    expect(JSON.parse(pipelined[1]!.body)).toMatchObject({ status: 'unavailable', draining: true });
+    expect(pipelined[2]!.headers['retry-after']).toBe('1');
+    expect(pipelined[2]!.headers['content-type']).toMatch(/^application\/json/);
+    expect(JSON.parse(pipelined[2]!.body)).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: expect.any(Number), message: expect.any(String) } });
+
+    const refusedSlow = parseResponses(await slow.closed);
+    expect(refusedSlow.map((r) => [r.status, r.headers.connection])).toEqual([[503, 'close']]);
+    expect(slow.errors).toEqual([]);
+
+    if (freshPost.error) expect(freshPost.error).toBe('ECONNREFUSED');
+    else {
+      expect(freshPost.status).toBe(503);
+      expect(freshPost.headers!.get('retry-after')).toBe('1');
+      expect(JSON.parse(freshPost.body!)).toMatchObject({ jsonrpc: '2.0', error: { code: expect.any(Number) } });
+    }
+    if (freshReady.error) expect(freshReady.error).toBe('ECONNREFUSED');
+    else expect(freshReady.status).toBe(503);
+
+    // Exit 0 within the grace period plus a margin.
+    const exit = await exited;
+    expect(exit.code).toBe(0);
+    expect(exit.at - signalledAt).toBeLessThan(GRACE_MS + 2000);
+    expect(logsA.some((line) => line.includes('shutting down'))).toBe(true);
+
+    // Released, not orphaned: the sessions' instance key is '' and A's lease is gone.
+    for (const id of [viaA, viaB, piped, idle]) expect(await admin.get(keys.sessionInstance(id))).toBe('');
+    expect(await admin.exists(keys.instanceLease(idA))).toBe(0);
+
+    // The next request on B succeeds at once (A's lease would have lasted 10 s).
+    for (const [i, id] of [viaA, viaB, piped, idle].entries()) {
+      const started = Date.now();
+      const reply = await post(b.url, id, toolCall(20 + i, 'echo', { message: `on B ${i}` }));
+      expect(reply.status).toBe(200);
+      expect(sseMessages(await reply.text()).at(-1)).toMatchObject({ id: 20 + i, result: { content: [{ text: `Echo: on B ${i}` }] } });
+      expect(Date.now() - started).toBeLessThan(1500);
+      expect(await admin.get(keys.sessionInstance(id))).toBe(idB);
+    }
+    // With its state: the idle session's log level still filters the tool's info logs.
+    const after = sseMessages(await (await post(b.url, idle, toolCall(30, 'longRunningOperation', { duration: 0.2, steps: 2 }))).text());
+    expect(after.at(-1)).toMatchObject({ id: 30, result: { content: [{ text: 'Long running operation completed. Duration: 0.2 seconds, Steps: 2.' }] } });
+    expect(infoLogs(after)).toHaveLength(0);
+  }, 30_000);
+});

@@ -62,10 +62,16 @@ function listeningAddress(output: string): string | undefined {
   return undefined;
 }
 
-export async function startChildInstance(redisUrl: string, overrides: Record<string, string> = {}): Promise<ChildInstance> {
+/** The test process's environment without its Redis settings: a child is told where Redis is, one node or a cluster, never both. */
+function inheritedEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([name]) => name !== 'REDIS_URL' && name !== 'REDIS_CLUSTER_NODES'));
+}
+
+/** On a Redis Cluster, pass no URL and REDIS_CLUSTER_NODES in the overrides. */
+export async function startChildInstance(redisUrl: string | undefined, overrides: Record<string, string> = {}): Promise<ChildInstance> {
   const entry = path.resolve('dist/main.js');
   const child = spawn(process.execPath, [entry], {
-    env: { ...process.env, ...testEnv({ REDIS_URL: redisUrl, LOG_LEVEL: 'info', ...overrides }) },
+    env: { ...inheritedEnv(), ...testEnv({ ...(redisUrl ? { REDIS_URL: redisUrl } : {}), LOG_LEVEL: 'info', ...overrides }) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const url = await new Promise<string>((resolve, reject) => {

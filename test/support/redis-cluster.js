@@ -104,9 +104,8 @@ export async function startPrivateCluster() {
     ports.push(port);
   }
   const nodes = new Map(ports.map((port) => [port, launch(port, dir)]));
-  try {
-    await Promise.all(ports.map((port) => waitFor(async () => (await info(port, 'INFO')).includes('cluster_state'), 10_000, `node ${port} up`)));
-    await run('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '1', '--cluster-yes']);
+  /** Resolves once every node reports `cluster_state:ok` and every replica is in sync with its master. */
+  const healthy = async () => {
     await Promise.all(ports.map((port) => waitFor(async () => (await info(port, 'INFO')).includes('cluster_state:ok'), 20_000, `node ${port} in a healthy cluster`)));
     // Every replica in sync with its master: one that never synced would not fail over.
     await Promise.all(
@@ -117,6 +116,11 @@ export async function startPrivateCluster() {
         }, 20_000, `node ${port} replicating`),
       ),
     );
+  };
+  try {
+    await Promise.all(ports.map((port) => waitFor(async () => (await info(port, 'INFO')).includes('cluster_state'), 10_000, `node ${port} up`)));
+    await run('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '1', '--cluster-yes']);
+    await healthy();
   } catch (error) {
     await Promise.all([...nodes.values()].map((child) => stopProcess(child)));
     await rm(dir, { recursive: true, force: true });
@@ -126,10 +130,24 @@ export async function startPrivateCluster() {
     /** Seed nodes, as REDIS_CLUSTER_NODES takes them. */
     nodes: ports.map((port) => `redis://127.0.0.1:${port}`),
     ports,
-    pids: [...nodes.values()].map((child) => child.pid),
+    /** The nodes' process ids (new ones after a restart). */
+    get pids() {
+      return [...nodes.values()].map((child) => child.pid);
+    },
     /** Kills one node (SIGKILL). */
     async kill(port) {
       await stopProcess(nodes.get(port));
+    },
+    /**
+     * Kills every node (SIGKILL) and, after downMs, starts each again on its port with its cluster
+     * config file: the same nodes, slots and roles, and no data (nothing is persisted). Resolves once
+     * the cluster is healthy again.
+     */
+    async restart(downMs = 0) {
+      await Promise.all([...nodes.values()].map((child) => stopProcess(child)));
+      if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
+      for (const port of ports) nodes.set(port, launch(port, dir));
+      await healthy();
     },
     async stop() {
       await Promise.all([...nodes.values()].map((child) => stopProcess(child)));

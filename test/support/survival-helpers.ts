@@ -1,7 +1,7 @@
 /**
  * Helpers of the "sessions that survive" suites (test/survival.*.test.ts): an SDK
- * client whose HTTP requests the test routes and records, a Redis admin client,
- * and small waits around child instances.
+ * client whose HTTP requests the test routes and records, a Redis admin client
+ * (one node or a cluster), and small waits around child instances.
  */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -9,6 +9,8 @@ import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { createClient } from 'redis';
 import { keys } from '../../src/protocol/channels.js';
+import type { RedisTarget } from '../../src/store/redis-connections.js';
+import { masterOfKey } from './cluster-nodes.js';
 import type { ChildInstance } from './instances.js';
 
 /** One HTTP request the SDK client made, as the routing fetch saw it. */
@@ -102,14 +104,91 @@ function createAdmin(url: string) {
   return createClient({ url, socket: { reconnectStrategy: (retries) => Math.min(50 * 2 ** retries, 500) } });
 }
 
-export type RedisAdmin = ReturnType<typeof createAdmin>;
+/** A plain client on one Redis node (the server itself, or one node of a cluster). */
+export type NodeAdmin = ReturnType<typeof createAdmin>;
 
-/** A Redis client for inspecting the store; it reconnects quietly if the server restarts. */
-export async function connectAdmin(url: string): Promise<RedisAdmin> {
+/**
+ * A client for inspecting the store, on one node or on a cluster alike: key reads go to the
+ * node serving the key, whole-store views (keys, subscriptions) gather every node's. It
+ * reconnects quietly if Redis restarts.
+ */
+export interface RedisAdmin {
+  get(key: string): Promise<string | null>;
+  exists(key: string): Promise<number>;
+  /** Keys matching a pattern, on every node. */
+  keys(pattern: string): Promise<string[]>;
+  /** Classic channels subscribed anywhere. */
+  pubSubChannels(): Promise<string[]>;
+  /** Sharded channels subscribed anywhere. */
+  pubSubShardChannels(): Promise<string[]>;
+  pubSubNumPat(): Promise<number>;
+  /** Subscribers of each sharded channel. */
+  pubSubShardNumSub(channels: string[]): Promise<Record<string, number>>;
+  /** The node serving a key (on one node, that node): for node-level commands (CLIENT LIST, CONFIG SET). */
+  nodeOf(key: string): Promise<NodeAdmin>;
+  close(): Promise<void>;
+}
+
+async function connectNodeAdmin(url: string): Promise<NodeAdmin> {
   const admin = createAdmin(url);
   admin.on('error', () => undefined);
   await admin.connect();
   return admin;
+}
+
+const union = (lists: string[][]) => [...new Set(lists.flat())];
+
+/** A Redis admin on one node (`url`) or on a cluster (`clusterNodes`: every node of it, as the tests' clusters list them). */
+export async function connectAdmin(target: RedisTarget): Promise<RedisAdmin> {
+  if ('url' in target) {
+    const node = await connectNodeAdmin(target.url);
+    return {
+      get: (key) => node.get(key),
+      exists: (key) => node.exists(key),
+      keys: (pattern) => node.keys(pattern),
+      pubSubChannels: () => node.pubSubChannels(),
+      pubSubShardChannels: () => node.pubSubShardChannels(),
+      pubSubNumPat: async () => Number(await node.pubSubNumPat()),
+      pubSubShardNumSub: async (names) =>
+        Object.fromEntries(Object.entries(await node.pubSubShardNumSub(names)).map(([name, count]) => [name, Number(count)])),
+      nodeOf: async () => node,
+      close: () => node.close(),
+    };
+  }
+  const ports = target.clusterNodes.map((url) => Number(new URL(url).port));
+  const nodes = new Map(await Promise.all(target.clusterNodes.map(async (url, i) => [ports[i]!, await connectNodeAdmin(url)] as const)));
+  const everyNode = <T>(f: (node: NodeAdmin) => Promise<T>) => Promise.all([...nodes.values()].map(f));
+  /** The master serving the key's slot, asked of the first node that answers (on its open connection: it opens none). */
+  const nodeOf = async (key: string) => {
+    let failure: unknown;
+    for (const node of nodes.values()) {
+      try {
+        return nodes.get(await masterOfKey(node, key))!;
+      } catch (error) {
+        failure = error;
+      }
+    }
+    throw failure;
+  };
+  return {
+    get: async (key) => (await nodeOf(key)).get(key),
+    exists: async (key) => (await nodeOf(key)).exists(key),
+    keys: async (pattern) => union(await everyNode((node) => node.keys(pattern))),
+    pubSubChannels: async () => union(await everyNode((node) => node.pubSubChannels())),
+    pubSubShardChannels: async () => union(await everyNode((node) => node.pubSubShardChannels())),
+    pubSubNumPat: async () => (await everyNode((node) => node.pubSubNumPat())).reduce((sum: number, count) => sum + Number(count), 0),
+    pubSubShardNumSub: async (names) => {
+      const counts: Record<string, number> = Object.fromEntries(names.map((name) => [name, 0]));
+      for (const perNode of await everyNode((node) => node.pubSubShardNumSub(names))) {
+        for (const [name, count] of Object.entries(perNode)) counts[name] = (counts[name] ?? 0) + Number(count);
+      }
+      return counts;
+    },
+    nodeOf,
+    close: async () => {
+      await Promise.allSettled([...nodes.values()].map((node) => node.close()));
+    },
+  };
 }
 
 /** The instance id a child process runs under, read from its lease (the lease value names its pid). */
