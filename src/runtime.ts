@@ -175,10 +175,23 @@ export async function startRuntime(config: Config, store: Backend, logger: Logge
   };
   // After Redis came back (it may have lost everything), write our lease and our sessions' keys
   // again, and give the other instances as long to write theirs.
+  // A connection may come back before the store can take writes (a cluster whose other nodes are
+  // still starting): the registration is tried again until it holds, or a newer return takes over.
+  let reconnections = 0;
   backend.onReconnect?.(() => {
+    const mine = ++reconnections;
     log.info('redis reconnected: registering running sessions again');
-    void lease.afterReconnect(REREGISTER_WINDOW_MS).catch((error: Error) => log.warn('lease renewal failed', { error: error.message }));
-    void host.reregister().catch((error: Error) => log.warn('re-registering sessions failed', { error: error.message }));
+    void (async () => {
+      for (let pauseMs = 250; mine === reconnections && !runtime.draining; pauseMs = Math.min(2 * pauseMs, MAX_RECONNECT_DELAY_MS)) {
+        try {
+          await Promise.all([lease.afterReconnect(REREGISTER_WINDOW_MS), host.reregister()]);
+          return;
+        } catch (error) {
+          log.warn('re-registering after a reconnection failed; trying again', { error: (error as Error).message, inMs: pauseMs });
+          await new Promise((resolve) => setTimeout(resolve, pauseMs).unref());
+        }
+      }
+    })();
   });
   return runtime;
 }

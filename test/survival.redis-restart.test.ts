@@ -52,15 +52,6 @@ async function probe(url: string): Promise<number | string> {
 }
 
 describe.each(survivalRedisCases())('Redis restarted under traffic, on %s', (_name, start, topology) => {
-  /**
-   * Known bug, on a cluster only: after the restart an instance re-registers its sessions once, as
-   * its first node connection is back, while the cluster still answers CLUSTERDOWN (a restarted
-   * master refuses writes for its first 2 s) or its other nodes are still away; that write fails,
-   * nothing retries it, and the sessions are answered 404 from then on although their owner still
-   * runs them (one master restarted empty before any failover does the same). Marked failing until
-   * that is fixed: once the test passes, jest reports it, and `.failing` goes.
-   */
-  const untilReregistrationIsRetried = topology === 'cluster' ? test.failing : test;
 
   let redis: SurvivalRedis;
   let admin: RedisAdmin;
@@ -97,7 +88,7 @@ describe.each(survivalRedisCases())('Redis restarted under traffic, on %s', (_na
     ...instanceIds.map((id) => channels.censusReplies(id)),
   ];
 
-  untilReregistrationIsRetried('Redis restarted under load: 503 + Retry-After while down, then old and new sessions work and no subscription leaks', async () => {
+  test('Redis restarted under load: 503 + Retry-After while down, then old and new sessions work and no subscription leaks', async () => {
     const [idA, idB] = await Promise.all([instanceIdOfChild(admin, a), instanceIdOfChild(admin, b)]);
     instanceIds = [idA, idB];
     const owners = new Map<string, string>();

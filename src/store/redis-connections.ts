@@ -102,8 +102,18 @@ async function connectCluster(rootNodes: string[], logger: Logger): Promise<Redi
   const reconnecting = new Set<string>();
   const back: Array<() => void> = [];
   const address = (node: { host?: string; port?: number } | undefined) => `${node?.host}:${node?.port}`;
-  cluster.on('node-reconnecting', (node: { host?: string; port?: number }) => void reconnecting.add(address(node)));
-  cluster.on('node-ready', () => {
+  // Node connections up now (each node client has its own frozen info object). The cluster
+  // client's own isReady stays true once it connected, whatever happens to its nodes: the store
+  // counts as unreachable when no node connection is up (a whole cluster down or restarting), not
+  // while one shard fails over (its other shards still serve their sessions).
+  const up = new Set<object>();
+  cluster.on('node-reconnecting', (node: { host?: string; port?: number }) => {
+    up.delete(node);
+    reconnecting.add(address(node));
+  });
+  cluster.on('node-disconnect', (node: object) => void up.delete(node));
+  cluster.on('node-ready', (node: object) => {
+    up.add(node);
     if (reconnecting.size === 0) return;
     reconnecting.clear();
     for (const callback of back) callback();
@@ -119,7 +129,7 @@ async function connectCluster(rootNodes: string[], logger: Logger): Promise<Redi
       back.push(() => events.restored());
     },
     onReconnect: (callback) => void back.push(callback),
-    isReady: () => cluster.isReady,
+    isReady: () => cluster.isReady && up.size > 0,
     async close() {
       await cluster.close().catch(() => undefined);
     },
