@@ -139,7 +139,7 @@ export function mcpPost(rt: Runtime): RequestHandler {
     try {
       await stream.attach();
       if (stream.isOver) return;
-      const delivered = await rt.gateway.publish(sessionId, principal.userId, payloads(stream.delivery));
+      const delivered = await rt.gateway.publish(sessionId, principal.userId, payloads(stream.delivery), meta.instanceId);
       if (stream.isOver) return;
       if (delivered.outcome !== 'delivered') {
         stream.abandon();
@@ -147,8 +147,6 @@ export function mcpPost(rt: Runtime): RequestHandler {
         return;
       }
       if (delivered.instanceId) stream.ownerMoved(delivered.instanceId);
-      // Handed over as we looked: learn who took it, so that its death is noticed.
-      else if (meta.instanceId === '') stream.ownerMoved(await rt.gateway.ownerInstance(sessionId));
     } catch (error) {
       rt.logger.warn('could not route request', { sessionId, error: (error as Error).message });
       if (stream.isOver) return;

@@ -110,9 +110,10 @@ export class SessionGateway {
    * Publishes client messages to a session, in order. When one reaches nobody —
    * the instance running the session died, evicted it or shut down — the session
    * is taken over (here, or by whichever instance wins) and the message published
-   * again. `instanceId` is who runs the session when that changed, else undefined.
+   * again. `instanceId` is who runs the session when that changed (or when the
+   * caller's `knownOwner` was '', a session being handed over), else undefined.
    */
-  async publish(sessionId: string, userId: string, payloads: string[]): Promise<Delivery> {
+  async publish(sessionId: string, userId: string, payloads: string[], knownOwner?: string): Promise<Delivery> {
     const { bus, host, directory } = this.deps;
     let instanceId: string | undefined;
     for (const payload of payloads) {
@@ -134,6 +135,8 @@ export class SessionGateway {
         instanceId = (await directory.instanceOf(sessionId)) ?? undefined;
       }
     }
+    // Handed over as the caller looked: learn who took it, so that its death is noticed.
+    if (instanceId === undefined && knownOwner === '') instanceId = (await directory.instanceOf(sessionId)) || undefined;
     return { outcome: 'delivered', instanceId };
   }
 
@@ -144,11 +147,6 @@ export class SessionGateway {
    */
   async notify(sessionId: string, payload: string): Promise<void> {
     await this.deps.bus.publish(channels.toServer(sessionId), payload);
-  }
-
-  /** Who runs the session now, as the store says ('' while it is handed over). */
-  async ownerInstance(sessionId: string): Promise<string> {
-    return (await this.deps.directory.instanceOf(sessionId)) ?? '';
   }
 
   /**

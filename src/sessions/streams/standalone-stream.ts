@@ -104,14 +104,13 @@ export async function openStandaloneStream(
     }
     announced = true;
     // Opening the stream is also the session's next message: it may wake it up elsewhere.
-    const delivered = await gateway.publish(sessionId, principal.userId, [JSON.stringify(envelope.standalone('open', principal))]);
+    const delivered = await gateway.publish(sessionId, principal.userId, [JSON.stringify(envelope.standalone('open', principal))], dependent.ownerInstanceId);
     if (delivered.outcome !== 'delivered') {
       announced = false;
       await close();
       return delivered.outcome;
     }
     if (delivered.instanceId) dependent.ownerInstanceId = delivered.instanceId;
-    else if (dependent.ownerInstanceId === '') dependent.ownerInstanceId = await gateway.ownerInstance(sessionId);
   } catch (error) {
     logger.warn('could not open standalone stream', { sessionId, error: (error as Error).message });
     await close();
