@@ -53,14 +53,15 @@ const subscriptions = () => subscribedChannels(admin);
 
 /**
  * Each live session's two channels, and each instance's fixed ones: the change-event channel (2026-07-28
- * listen streams), the census ask channel and the instance's own census reply channel ("my sessions").
+ * listen streams), the census ask channel, the instance's own census reply channel ("my sessions")
+ * and its liveness channel.
  */
 let instanceIds: string[] = [];
 const sessionChannels = (ids: string[]) => [
   ...ids.flatMap((id) => [channels.toServer(id), channels.control(id)]),
   channels.changeEvents,
   channels.censusAsk,
-  ...instanceIds.map((id) => channels.censusReplies(id)),
+  ...instanceIds.flatMap((id) => [channels.censusReplies(id), channels.instanceAlive(id)]),
 ];
 
 async function probe(url: string): Promise<number | string> {

@@ -207,7 +207,9 @@ export class SessionHost {
     if (owner !== userId || !meta || meta.transport !== 'shttp') return { outcome: 'gone' };
     const state = parseSession(rawState);
     if (!state) return { outcome: 'gone' };
-    if (meta.instanceId !== '' && meta.instanceId !== me && (await this.lease.isAlive(meta.instanceId))) {
+    // Its message reached nobody: judge its instance now (up to two heartbeats, see InstanceLease.isDead)
+    // rather than from a cached lease check, so that a killed owner's session moves within seconds.
+    if (meta.instanceId !== '' && meta.instanceId !== me && !(await this.lease.isDead(meta.instanceId, { wait: true }))) {
       // Its instance lives and will answer (it is resubscribing, or just took it over).
       return { outcome: 'busy' };
     }
