@@ -83,7 +83,8 @@ export class RedisKeyValueStore implements KeyValueStore {
   /**
    * The lease of the holder named, then the pointer: two commands, because the two keys live
    * in different hash slots (a session's, an instance's). A lease renewed between the two by a
-   * holder that was only slow loses the session all the same; it learns so at its next write.
+   * holder that was only slow loses the session all the same: that renewal found the lease
+   * missing, so the holder's sessions confirm who runs them, and it leaves this one (SessionHost).
    */
   async claim(key: string, expected: string, next: string, guardKey: string): Promise<boolean> {
     if (expected !== '' && Number(await this.client.exists(guardKey)) === 1) return false;
