@@ -27,6 +27,7 @@ const EnvSchema = z.object({
   SESSION_EVICT_AFTER_S: positiveInt.default(120),
   REQUEST_TIMEOUT_S: positiveInt.default(180),
   INSTANCE_LEASE_TTL_MS: positiveInt.min(1000).default(10000),
+  INSTANCE_HEARTBEAT_MS: positiveInt.min(100).default(1000),
   RESOURCE_UPDATE_INTERVAL_MS: positiveInt.default(10000),
   SUBSCRIPTION_GRACE_MS: z.coerce.number().int().min(0).default(2000),
   ALLOWED_ORIGINS: csv.optional(),
@@ -100,6 +101,8 @@ export interface Config {
   sessionEvictAfterMs: number;
   requestTimeoutMs: number;
   instanceLeaseTtlMs: number;
+  /** How often an instance renews its lease (at most a third of its TTL); a killed one is noticed after about two. */
+  instanceHeartbeatMs: number;
   subscriptionGraceMs: number;
   /** Period of notifications/resources/updated for subscribed resources. */
   resourceUpdateIntervalMs: number;
@@ -284,6 +287,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sessionEvictAfterMs: e.SESSION_EVICT_AFTER_S * 1000,
     requestTimeoutMs: e.REQUEST_TIMEOUT_S * 1000,
     instanceLeaseTtlMs: e.INSTANCE_LEASE_TTL_MS,
+    instanceHeartbeatMs: Math.min(e.INSTANCE_HEARTBEAT_MS, Math.floor(e.INSTANCE_LEASE_TTL_MS / 3)),
     subscriptionGraceMs: e.SUBSCRIPTION_GRACE_MS,
     resourceUpdateIntervalMs: e.RESOURCE_UPDATE_INTERVAL_MS,
     allowedOrigins: e.ALLOWED_ORIGINS ?? defaultOrigins(baseUri),

@@ -87,7 +87,7 @@ export async function startRuntime(config: Config, store: Backend, logger: Logge
   const backend: Backend = { ...store, bus: countingBus(store.bus, (direction) => metrics.bus(direction)) };
   const stopRedisSampling = sampleRedis(backend, metrics);
   const directory = new SessionDirectory(backend.kv, backend.events, config.sessionIdleTimeoutMs);
-  const lease = new InstanceLease(instanceId, backend.kv, config.instanceLeaseTtlMs, log);
+  const lease = new InstanceLease(instanceId, backend.kv, backend.bus, config.instanceLeaseTtlMs, config.instanceHeartbeatMs, log);
   await lease.start();
   const tasks: InstanceTasks = { records: backend.tasks, perUser: config.limits.tasksPerUser, runs: new TaskRuns(backend.bus, backend.tasks, log, config.limits.runningTasksPerInstance) };
   const host = new SessionHost(directory, backend.bus, backend.events, tasks, lease, log, {

@@ -85,7 +85,7 @@ describe.each(survivalRedisCases())('Redis restarted under traffic, on %s', (_na
     ...ids.flatMap((id) => [channels.toServer(id), channels.control(id)]),
     channels.changeEvents,
     channels.censusAsk,
-    ...instanceIds.map((id) => channels.censusReplies(id)),
+    ...instanceIds.flatMap((id) => [channels.censusReplies(id), channels.instanceAlive(id)]),
   ];
 
   test('Redis restarted under load: 503 + Retry-After while down, then old and new sessions work and no subscription leaks', async () => {

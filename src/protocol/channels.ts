@@ -41,8 +41,11 @@ export function requestIdOfStreamKey(key: string): RequestId | undefined {
  */
 const tag = (sessionId: string) => `{${sessionId}}`;
 
-/** Whether a channel is one session's: those are sharded (SPUBLISH/SSUBSCRIBE); the rest are classic. */
-export function isSessionChannel(channel: string): boolean {
+/**
+ * Whether a channel is sharded (SPUBLISH/SSUBSCRIBE): one with a hash tag, a session's or an
+ * instance's liveness channel; the rest are classic.
+ */
+export function isShardedChannel(channel: string): boolean {
   return channel.includes('{');
 }
 
@@ -64,6 +67,12 @@ export const channels = {
   censusAsk: 'mcp:console:ask',
   /** Answers to one instance's asks. */
   censusReplies: (instanceId: string) => `mcp:console:replies:${instanceId}`,
+  /**
+   * An instance's liveness channel, sharded (its own hash tag): the instance subscribes to it
+   * for its whole life, and SPUBLISH's count on it (exact for its shard) tells whether the
+   * instance's subscriber connection is open. Nothing is ever delivered that matters.
+   */
+  instanceAlive: (instanceId: string) => `mcp:instance:{${instanceId}}:alive`,
 };
 
 export const keys = {
@@ -79,7 +88,10 @@ export const keys = {
   sessionEvents: (sessionId: string) => `mcp:session:${tag(sessionId)}:events`,
   /** → token of the HTTP request holding the session's standalone stream; short TTL, renewed by the holder. */
   standaloneHolder: (sessionId: string) => `mcp:session:${tag(sessionId)}:standalone`,
-  /** → JSON InstanceInfo; the instance's liveness lease, renewed while it runs. */
+  /**
+   * → JSON {host, pid, startedAt, ttlMs, heartbeatMs}; the instance's liveness lease, TTL
+   * ttlMs, renewed every heartbeatMs while it runs (how long ago is its TTL's shortfall).
+   */
   instanceLease: (instanceId: string) => `mcp:instance:${instanceId}:lease`,
   /** → sorted set of the live instances' ids, each scored by when its lease expires; TTL = the lease TTL, renewed with the leases. */
   instances: 'mcp:instances',

@@ -51,9 +51,20 @@ export class SessionDirectory {
     private readonly idleTtlMs: number,
   ) {}
 
-  /** Writes every key of sessions this instance runs (at creation, and anew after Redis lost them). */
+  /** Writes every key of new sessions this instance runs. */
   async register(records: SessionRecord[]): Promise<void> {
     await this.kv.setMany(records.flatMap(entriesOf), this.idleTtlMs);
+  }
+
+  /**
+   * Writes the keys of sessions this instance runs again (after Redis came back, perhaps without
+   * them), each session's in one step unless its instance key names another instance (which took
+   * it over meanwhile) or is '' (released by one that did): false for those, whose keys stay as they are.
+   */
+  restore(records: SessionRecord[]): Promise<boolean[]> {
+    return Promise.all(
+      records.map((record) => this.kv.setManyIfHeld(keys.sessionInstance(record.sessionId), record.meta.instanceId, entriesOf(record), this.idleTtlMs)),
+    );
   }
 
   /**
@@ -114,7 +125,7 @@ export class SessionDirectory {
     await this.kv.set(keys.sessionState(sessionId), state, this.idleTtlMs);
   }
 
-  /** Takes the session over from `expected` ('' = released; else an instance whose lease lapsed). */
+  /** Takes the session over from `expected` ('' = released; else an instance whose lease lapsed or was revoked). */
   claim(sessionId: string, expected: string, instanceId: string): Promise<boolean> {
     return this.kv.claim(keys.sessionInstance(sessionId), expected, instanceId, keys.instanceLease(expected || 'none'));
   }

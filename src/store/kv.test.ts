@@ -107,4 +107,44 @@ describe.each(cases)('key-value store (%s)', (_name, start) => {
     expect(await kv.release(pointer, 'b')).toBe(true);
     expect(await kv.claim(pointer, '', 'c', key('lease:none'))).toBe(true);
   });
+
+  test('extend resets one key\'s TTL and tells whether the key was there', async () => {
+    await kv.set(key('lease'), 'v', 300);
+    expect(await kv.extend(key('lease'), 10_000)).toBe(true);
+    const [left] = await kv.remainingTtl([key('lease')]);
+    expect(left).toBeGreaterThan(5_000);
+    expect(await kv.extend(key('none'), 10_000)).toBe(false);
+    expect(await kv.get(key('none'))).toBeNull();
+  });
+
+  test('a lease is revoked only when it has little left to live (not renewed since), and a missing one counts as revoked', async () => {
+    await kv.set(key('fresh'), 'v', 10_000);
+    expect(await kv.revokeIfStale(key('fresh'), 8_000)).toBe(false);
+    expect(await kv.get(key('fresh'))).toBe('v');
+    await kv.set(key('stale'), 'v', 5_000);
+    expect(await kv.revokeIfStale(key('stale'), 8_000)).toBe(true);
+    expect(await kv.get(key('stale'))).toBeNull();
+    expect(await kv.revokeIfStale(key('never'), 8_000)).toBe(true);
+  });
+
+  test('keys are written unless their guard names another holder', async () => {
+    const guard = key('{s}:instance');
+    const entries: Array<[string, string]> = [
+      [guard, 'me'],
+      [key('{s}:state'), 'state-1'],
+    ];
+    // Missing guard (the store lost the keys): written.
+    expect(await kv.setManyIfHeld(guard, 'me', entries, 10_000)).toBe(true);
+    expect(await kv.get(key('{s}:state'))).toBe('state-1');
+    // Held by us: written again.
+    expect(await kv.setManyIfHeld(guard, 'me', [[guard, 'me'], [key('{s}:state'), 'state-2']], 10_000)).toBe(true);
+    expect(await kv.get(key('{s}:state'))).toBe('state-2');
+    // Taken over by another holder (or released): nothing written.
+    await kv.set(guard, 'other', 10_000);
+    expect(await kv.setManyIfHeld(guard, 'me', [[guard, 'me'], [key('{s}:state'), 'state-3']], 10_000)).toBe(false);
+    expect(await kv.get(guard)).toBe('other');
+    expect(await kv.get(key('{s}:state'))).toBe('state-2');
+    await kv.set(guard, '', 10_000);
+    expect(await kv.setManyIfHeld(guard, 'me', entries, 10_000)).toBe(false);
+  });
 });

@@ -32,6 +32,19 @@ export interface KeyValueStore {
    * (liveness and ownership survive a full Redis).
    */
   renew(key: string, value: string, ttlMs: number): Promise<void>;
+  /** Resets the TTL of one key, in one command (Redis allows it at maxmemory): false when the key does not exist. */
+  extend(key: string, ttlMs: number): Promise<boolean>;
+  /**
+   * Deletes the key when it has at most `maxRemainingMs` left to live (a lease its holder
+   * stopped renewing), atomically: a renewal that arrived first keeps it. True when the key
+   * is gone (deleted now, or missing already).
+   */
+  revokeIfStale(key: string, maxRemainingMs: number): Promise<boolean>;
+  /**
+   * Writes keys of one hash slot, each with the TTL, in one step, unless `guardKey` holds a
+   * value other than `holder` (a missing guard key is no obstacle): false, writing nothing, then.
+   */
+  setManyIfHeld(guardKey: string, holder: string, entries: Array<[key: string, value: string]>, ttlMs: number): Promise<boolean>;
   /**
    * A bounded set of expiring members (a count of live things, shared by all
    * instances): adds `member`, to expire at `expiresAt` (ms since epoch), unless

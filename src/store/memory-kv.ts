@@ -91,6 +91,26 @@ export class MemoryKeyValueStore implements KeyValueStore {
     else this.entries.set(key, { value, expiresAt: Date.now() + ttlMs });
   }
 
+  async extend(key: string, ttlMs: number): Promise<boolean> {
+    const entry = this.live(key);
+    if (entry) entry.expiresAt = Date.now() + ttlMs;
+    return entry !== undefined;
+  }
+
+  async revokeIfStale(key: string, maxRemainingMs: number): Promise<boolean> {
+    const entry = this.live(key);
+    if (entry && entry.expiresAt - Date.now() > maxRemainingMs) return false;
+    this.entries.delete(key);
+    return true;
+  }
+
+  async setManyIfHeld(guardKey: string, holder: string, entries: Array<[string, string]>, ttlMs: number): Promise<boolean> {
+    const held = this.live(guardKey);
+    if (held && held.value !== holder) return false;
+    await this.setMany(entries, ttlMs);
+    return true;
+  }
+
   async addBounded(key: string, member: string, expiresAt: number, limit: number, ttlMs: number): Promise<boolean> {
     const now = Date.now();
     let set = this.liveSet(key);

@@ -1,11 +1,11 @@
 import type { BusListener, MessageBus, SubscriberWatcher } from './bus.js';
-import { isSessionChannel } from '../protocol/channels.js';
+import { isShardedChannel } from '../protocol/channels.js';
 import type { RedisClient, RedisConnections, RedisNodeClient } from './redis-connections.js';
 
-/** A session's channels are sharded (SSUBSCRIBE, in its slot's shard); the others are classic. */
+/** Channels with a hash tag (a session's, an instance's liveness) are sharded (SSUBSCRIBE, in its slot's shard); the others are classic. */
 type Kind = 'channel' | 'sharded';
 
-const kindOf = (channel: string): Kind => (isSessionChannel(channel) ? 'sharded' : 'channel');
+const kindOf = (channel: string): Kind => (isShardedChannel(channel) ? 'sharded' : 'channel');
 
 /** One channel subscribed in Redis, with every local listener on it. */
 interface Subscription {

@@ -25,6 +25,20 @@ redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
 return 1`;
 
+// PTTL and DEL in one step: a lease renewed after its holder was found silent is not deleted.
+const REVOKE_IF_STALE = `
+local left = redis.call('PTTL', KEYS[1])
+if left == -2 then return 1 end
+if left >= 0 and left <= tonumber(ARGV[1]) then redis.call('DEL', KEYS[1]) return 1 end
+return 0`;
+
+// KEYS[1] is the guard, KEYS[2..n] the keys to write, ARGV[1] the holder, ARGV[2] the TTL, ARGV[3..n+1] the values.
+const SET_MANY_IF_HELD = `
+local held = redis.call('GET', KEYS[1])
+if held and held ~= ARGV[1] then return 0 end
+for i = 2, #KEYS do redis.call('SET', KEYS[i], ARGV[i + 1], 'PX', ARGV[2]) end
+return 1`;
+
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], '', 'KEEPTTL') return 1 else return 0 end`;
 
 export class RedisKeyValueStore implements KeyValueStore {
@@ -69,7 +83,8 @@ export class RedisKeyValueStore implements KeyValueStore {
   /**
    * The lease of the holder named, then the pointer: two commands, because the two keys live
    * in different hash slots (a session's, an instance's). A lease renewed between the two by a
-   * holder that was only slow loses the session all the same; it learns so at its next write.
+   * holder that was only slow loses the session all the same: that renewal found the lease
+   * missing, so the holder's sessions confirm who runs them, and it leaves this one (SessionHost).
    */
   async claim(key: string, expected: string, next: string, guardKey: string): Promise<boolean> {
     if (expected !== '' && Number(await this.client.exists(guardKey)) === 1) return false;
@@ -84,6 +99,23 @@ export class RedisKeyValueStore implements KeyValueStore {
 
   async renew(key: string, value: string, ttlMs: number): Promise<void> {
     await this.client.eval(RENEW, { keys: [key], arguments: [value, String(ttlMs)] });
+  }
+
+  async extend(key: string, ttlMs: number): Promise<boolean> {
+    return Number(await this.client.pExpire(key, ttlMs)) === 1;
+  }
+
+  async revokeIfStale(key: string, maxRemainingMs: number): Promise<boolean> {
+    const reply = await this.client.eval(REVOKE_IF_STALE, { keys: [key], arguments: [String(Math.floor(maxRemainingMs))] });
+    return Number(reply) === 1;
+  }
+
+  async setManyIfHeld(guardKey: string, holder: string, entries: Array<[string, string]>, ttlMs: number): Promise<boolean> {
+    const reply = await this.client.eval(SET_MANY_IF_HELD, {
+      keys: [guardKey, ...entries.map(([key]) => key)],
+      arguments: [holder, String(ttlMs), ...entries.map(([, value]) => value)],
+    });
+    return Number(reply) === 1;
   }
 
   async addBounded(key: string, member: string, expiresAt: number, limit: number, ttlMs: number): Promise<boolean> {

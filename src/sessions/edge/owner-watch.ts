@@ -11,7 +11,8 @@ export interface OwnerDependent {
 /**
  * Ends requests whose session owner died, instead of letting them wait for their
  * deadline. One timer for the whole process, running only while requests wait;
- * each owner's lease is checked at most once per recheck period.
+ * each owner is judged (InstanceLease.isDead: its lease's remaining TTL, and only
+ * when that is stale its liveness channel) at most once per heartbeat.
  */
 export class OwnerWatch {
   private readonly waiting = new Set<OwnerDependent>();
@@ -27,7 +28,7 @@ export class OwnerWatch {
     if (dependent.ownerInstanceId === this.lease.instanceId || dependent.ownerInstanceId === '') return;
     this.waiting.add(dependent);
     if (!this.timer) {
-      this.timer = setInterval(() => void this.check(), this.lease.recheckMs);
+      this.timer = setInterval(() => void this.check(), this.periodMs);
       this.timer.unref();
     }
   }
@@ -40,24 +41,31 @@ export class OwnerWatch {
     }
   }
 
+  private get periodMs(): number {
+    return Math.min(this.lease.recheckMs, this.lease.heartbeatMs);
+  }
+
   private async check(): Promise<void> {
-    const cutoff = Date.now() - this.lease.recheckMs;
+    const cutoff = Date.now() - this.periodMs;
     const owners = new Set<string>();
     for (const dependent of this.waiting) if (dependent.startedAt <= cutoff) owners.add(dependent.ownerInstanceId);
-    for (const owner of owners) {
-      let alive: boolean;
-      try {
-        alive = await this.lease.isAlive(owner);
-      } catch {
-        continue; // Redis unreachable: no verdict; the deadline still bounds the wait
-      }
-      if (alive) continue;
-      this.logger.warn('session owner lost', { ownerInstanceId: owner });
-      for (const dependent of [...this.waiting]) {
-        if (dependent.ownerInstanceId === owner) {
-          this.remove(dependent);
-          dependent.ownerLost();
-        }
+    // In parallel: judging a silent owner takes a while (see InstanceLease.isDead).
+    await Promise.all([...owners].map((owner) => this.checkOwner(owner)));
+  }
+
+  private async checkOwner(owner: string): Promise<void> {
+    let dead: boolean;
+    try {
+      dead = await this.lease.isDead(owner);
+    } catch {
+      return; // Redis unreachable: no verdict; the deadline still bounds the wait
+    }
+    if (!dead) return;
+    this.logger.warn('session owner lost', { ownerInstanceId: owner });
+    for (const dependent of [...this.waiting]) {
+      if (dependent.ownerInstanceId === owner) {
+        this.remove(dependent);
+        dependent.ownerLost();
       }
     }
   }

@@ -14,6 +14,24 @@ import { OwnerTransport } from './owner-transport.js';
 import { serializeSession, type InitParams } from './persisted-session.js';
 import type { SessionDirectory, SessionMeta, SessionRecord } from '../session-directory.js';
 
+/**
+ * Whether this instance still runs its sessions, after it may have been cut off from Redis long
+ * enough for another instance to take it for dead and take sessions over (SessionHost).
+ */
+export interface OwnershipCheck {
+  /** Bumped each time this instance may have been cut off: a session confirms it is still its own before serving again. */
+  epoch(): number;
+  /** Whether the store still names this instance as running the session (or lost the session's keys, which it writes back). */
+  stillMine(sessionId: string): Promise<boolean>;
+  /** The session was taken over meanwhile: this instance leaves it, without touching the store. */
+  lost(session: OwnedSession): void;
+}
+
+/** How long a session holds its messages while it cannot confirm it is still its instance's (Redis unreachable): then it serves them. */
+const CONFIRM_GIVE_UP_MS = 5000;
+/** Messages held at most while confirming; past them the session serves what it holds. */
+const MAX_HELD = 1000;
+
 export interface OwnedSessionDeps {
   bus: MessageBus;
   events: EventStore;
@@ -29,6 +47,7 @@ export interface OwnedSessionDeps {
   subscriptions: Budget;
   /** Called when a shutdown for this session arrives on its control channel. */
   onShutdownRequest: (session: OwnedSession, reason: string) => void;
+  ownership: OwnershipCheck;
   /** Where tool calls are counted (metrics). */
   calls?: CallObserver;
 }
@@ -65,6 +84,11 @@ export class OwnedSession implements StandaloneListener {
   private intakeStopped = false;
   /** Once handed over, another instance owns the stored state: this one no longer writes it. */
   private handedOver = false;
+  /** The ownership epoch in which the session last confirmed it is this instance's (see OwnershipCheck). */
+  private confirmedEpoch: number;
+  /** Messages that arrived while the session confirms it is still this instance's, in order. */
+  private held: Array<[raw: string, channel: string]> | undefined;
+  private confirming = false;
 
   constructor(
     readonly sessionId: string,
@@ -80,6 +104,7 @@ export class OwnedSession implements StandaloneListener {
       this.init = params;
       this.persist();
     };
+    this.confirmedEpoch = deps.ownership.epoch();
     this.features = restored?.features ?? initialFeatureState();
     this.init = restored?.init;
     this.standaloneStreams = restored?.listening ? 1 : 0;
@@ -198,7 +223,64 @@ export class OwnedSession implements StandaloneListener {
     this.lastActivity = Date.now();
   };
 
+  /**
+   * Asks the store whether this instance still runs the session, holding the messages that
+   * arrive meanwhile: serves them once confirmed; leaves the session (dropping them: the
+   * instance that took it over heard them too) when another instance runs it now.
+   */
+  async confirm(): Promise<void> {
+    this.held ??= [];
+    if (this.confirming) return;
+    this.confirming = true;
+    const started = Date.now();
+    try {
+      for (let attempt = 0; !this.disposed; attempt++) {
+        const epoch = this.deps.ownership.epoch();
+        let mine: boolean;
+        try {
+          mine = await this.deps.ownership.stillMine(this.sessionId);
+        } catch (error) {
+          if (Date.now() - started < CONFIRM_GIVE_UP_MS && this.held.length < MAX_HELD) {
+            await new Promise((resolve) => setTimeout(resolve, Math.min(50 * 2 ** attempt, 500)));
+            continue;
+          }
+          // As before this check existed: serve rather than hold messages indefinitely.
+          this.deps.logger.warn('could not confirm who runs the session: serving it', { sessionId: this.sessionId, error: (error as Error).message });
+          mine = true;
+        }
+        if (this.disposed) return;
+        if (!mine) {
+          this.held = undefined;
+          this.deps.ownership.lost(this);
+          return;
+        }
+        if (epoch !== this.deps.ownership.epoch()) continue; // cut off again meanwhile: ask again
+        this.confirmedEpoch = epoch;
+        const held = this.held;
+        this.held = undefined;
+        for (const [raw, channel] of held) this.handle(raw, channel);
+        return;
+      }
+    } finally {
+      this.confirming = false;
+    }
+  }
+
   private readonly onBusMessage = (raw: string, channel: string): void => {
+    if (this.held) {
+      this.held.push([raw, channel]);
+      return;
+    }
+    if (this.confirmedEpoch !== this.deps.ownership.epoch()) {
+      // Perhaps taken for dead and taken over while cut off: confirm before serving.
+      this.held = [[raw, channel]];
+      void this.confirm();
+      return;
+    }
+    this.handle(raw, channel);
+  };
+
+  private handle(raw: string, channel: string): void {
     if (channel === channels.control(this.sessionId)) {
       const control = decode(ControlEnvelopeSchema, raw);
       if (control?.type === 'shutdown') {
@@ -231,5 +313,5 @@ export class OwnedSession implements StandaloneListener {
       return;
     }
     this.transport.receive(incoming);
-  };
+  }
 }

@@ -8,7 +8,7 @@ import type { MessageBus } from '../../store/bus.js';
 import type { EventStore } from '../../store/event-store.js';
 import type { InstanceTasks } from '../../tasks/user-task-store.js';
 import type { InstanceLease } from '../instance-lease.js';
-import { OwnedSession } from './owned-session.js';
+import { OwnedSession, type OwnershipCheck } from './owned-session.js';
 import { parseSession } from './persisted-session.js';
 import type { SessionDirectory, SessionMeta, TransportKind } from '../session-directory.js';
 
@@ -58,6 +58,13 @@ export class SessionHost {
   private readonly inflight: Budget;
   /** Resource subscriptions per user, over every session this instance runs, and in all. */
   private readonly subscriptions: Budget;
+  /**
+   * Bumped whenever this instance may have been cut off long enough to be taken for dead (its
+   * subscriber connection lost, its lease found revoked): each session confirms it is still
+   * this instance's before it serves its next message (OwnedSession.confirm).
+   */
+  private ownershipEpoch = 0;
+  private readonly ownership: OwnershipCheck;
 
   constructor(
     private readonly directory: SessionDirectory,
@@ -76,6 +83,29 @@ export class SessionHost {
       { limit: options.limits.inflightPerUser, setting: 'MAX_INFLIGHT_PER_USER', scope: 'user', what: 'requests in flight for this user on this instance' },
       { limit: options.limits.inflightPerInstance, setting: 'MAX_INFLIGHT_PER_INSTANCE', scope: 'instance', what: 'requests in flight on this instance' },
     );
+    this.ownership = {
+      epoch: () => this.ownershipEpoch,
+      stillMine: async (sessionId) => {
+        const holder = await directory.instanceOf(sessionId);
+        return holder === null || holder === options.instanceId;
+      },
+      lost: (session) => this.lose(session),
+    };
+    // While the subscriber connection is away, another instance may take this one for dead (if
+    // its heartbeat stops too) and take sessions over; node-redis subscribes them again on its
+    // return, so each session confirms it is still this instance's before serving again.
+    bus.watchSubscriber({ lost: () => void this.ownershipEpoch++, restored: () => this.confirmAll() });
+    // Taken for dead (its lease revoked) and alive after all: its sessions confirm who runs them,
+    // now and once more a heartbeat later (a claim checked the lease just before it was written
+    // again, and may set the session's pointer just after the first look).
+    lease.onRevoked = () => {
+      const recheck = () => {
+        this.ownershipEpoch++;
+        this.confirmAll();
+      };
+      recheck();
+      setTimeout(recheck, lease.heartbeatMs).unref();
+    };
     const sweepMs = Math.max(200, Math.min(options.idleTimeoutMs / 4, options.evictAfterMs / 2, 30_000));
     this.sweepTimer = setInterval(() => {
       this.sweep().catch((error: Error) => this.logger.warn('session sweep failed', { error: error.message }));
@@ -153,10 +183,33 @@ export class SessionHost {
     await Promise.allSettled([...this.sessions.values()].map((session) => this.release(session, reason, deadline)));
   }
 
-  /** Writes every running session's keys again (after Redis came back without them). */
+  /**
+   * Writes every running session's keys again (after Redis came back without them), except
+   * for sessions another instance took over while this one was cut off: those it leaves.
+   */
   async reregister(): Promise<void> {
-    const records = [...this.sessions.values()].map((session) => session.record());
-    if (records.length > 0) await this.directory.register(records);
+    const sessions = [...this.sessions.values()];
+    if (sessions.length === 0) return;
+    const kept = await this.directory.restore(sessions.map((session) => session.record()));
+    sessions.forEach((session, i) => kept[i] || this.lose(session));
+  }
+
+  /** Every session confirms it is still this instance's (those with no traffic too: their timers write to the store). */
+  private confirmAll(): void {
+    for (const session of this.sessions.values()) void session.confirm();
+  }
+
+  /**
+   * Another instance runs the session now (it took this one for dead): this one leaves it
+   * without a word to the store (the state and the pointer are the other's), and its requests
+   * still in flight here are told to retry.
+   */
+  private lose(session: OwnedSession): void {
+    if (this.sessions.get(session.sessionId) !== session) return;
+    this.sessions.delete(session.sessionId);
+    this.logger.warn('session taken over by another instance while this one was cut off: left to it', { sessionId: session.sessionId });
+    session.handOver();
+    void session.dispose('release');
   }
 
   private instanceFull(): boolean {
@@ -180,6 +233,7 @@ export class SessionHost {
         inflight: { perSession: this.options.limits.inflightPerSession, perUser: this.inflight },
         subscriptions: this.subscriptions,
         onShutdownRequest: (s, reason) => void this.dispose(s, reason),
+        ownership: this.ownership,
         calls: this.options.observer,
       },
       restored,
@@ -196,7 +250,9 @@ export class SessionHost {
     if (owner !== userId || !meta || meta.transport !== 'shttp') return { outcome: 'gone' };
     const state = parseSession(rawState);
     if (!state) return { outcome: 'gone' };
-    if (meta.instanceId !== '' && meta.instanceId !== me && (await this.lease.isAlive(meta.instanceId))) {
+    // Its message reached nobody: judge its instance now (up to two heartbeats, see InstanceLease.isDead)
+    // rather than from a cached lease check, so that a killed owner's session moves within seconds.
+    if (meta.instanceId !== '' && meta.instanceId !== me && !(await this.lease.isDead(meta.instanceId, { wait: true }))) {
       // Its instance lives and will answer (it is resubscribing, or just took it over).
       return { outcome: 'busy' };
     }
