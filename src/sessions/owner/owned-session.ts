@@ -166,9 +166,10 @@ export class OwnedSession implements StandaloneListener {
 
   /** Waits (until the deadline at most) for the requests being served to be answered. */
   async settled(deadline: number): Promise<void> {
-    while (this.transport.inflightCount > 0 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - Date.now()))));
+    await Promise.race([this.transport.idle(), late]);
+    clearTimeout(timer);
   }
 
   /** The session is being handed over: requests still in flight here may run until `deadline`. */

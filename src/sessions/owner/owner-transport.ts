@@ -59,6 +59,8 @@ export class OwnerTransport implements Transport {
 
   /** Requests being served, by stream key, with the delivery id of the HTTP request waiting for each. */
   private readonly inflight = new Map<string, InFlight>();
+  /** Who waits for the last request in flight to end (a hand-over). */
+  private idleWaiters: Array<() => void> = [];
   /**
    * Requests that hold a unit of the in-flight budgets: being served, or their
    * answer still on its way to Redis. Counting the answer too is what bounds the
@@ -118,6 +120,12 @@ export class OwnerTransport implements Transport {
 
   get inflightCount(): number {
     return this.inflight.size;
+  }
+
+  /** Resolves once no request is in flight (at once when none is). */
+  idle(): Promise<void> {
+    if (this.inflight.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   async start(): Promise<void> {}
@@ -302,6 +310,11 @@ export class OwnerTransport implements Transport {
     const inflight = this.inflight.get(key);
     if (!inflight) return undefined;
     this.inflight.delete(key);
+    if (this.inflight.size === 0 && this.idleWaiters.length > 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const resolve of waiters) resolve();
+    }
     return inflight;
   }
 
