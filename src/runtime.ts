@@ -32,6 +32,9 @@ const STANDALONE_LEASE_MS = 30_000;
  */
 const REREGISTER_WINDOW_MS = MAX_RECONNECT_DELAY_MS + 3000;
 
+/** How long a registration the store keeps refusing after a reconnection is tried again. */
+const REREGISTER_GIVE_UP_MS = 30_000;
+
 /** Everything the HTTP edge needs to route a session's messages, for one instance. */
 export interface Runtime {
   instanceId: string;
@@ -176,20 +179,26 @@ export async function startRuntime(config: Config, store: Backend, logger: Logge
   // After Redis came back (it may have lost everything), write our lease and our sessions' keys
   // again, and give the other instances as long to write theirs.
   // A connection may come back before the store can take writes (a cluster whose other nodes are
-  // still starting): the registration is tried again until it holds, or a newer return takes over.
+  // still starting): the registration is tried again until it holds, a newer return takes over,
+  // or REREGISTER_GIVE_UP_MS passed. Only while it is retried does a missing key prove nothing
+  // (afterReconnect): a store that keeps refusing must not hide dead owners and ended sessions.
   let reconnections = 0;
   backend.onReconnect?.(() => {
     const mine = ++reconnections;
+    const since = Date.now();
     log.info('redis reconnected: registering running sessions again');
     void (async () => {
       for (let pauseMs = 250; mine === reconnections && !runtime.draining; pauseMs = Math.min(2 * pauseMs, MAX_RECONNECT_DELAY_MS)) {
-        try {
-          await Promise.all([lease.afterReconnect(REREGISTER_WINDOW_MS), host.reregister()]);
+        // Both settle before the next attempt: attempts never overlap.
+        const [renewed, registered] = await Promise.allSettled([lease.afterReconnect(REREGISTER_WINDOW_MS), host.reregister()]);
+        if (renewed.status === 'fulfilled' && registered.status === 'fulfilled') return;
+        const error = (renewed.status === 'rejected' ? renewed.reason : (registered as PromiseRejectedResult).reason) as Error;
+        if (Date.now() - since >= REREGISTER_GIVE_UP_MS) {
+          log.error('re-registering after a reconnection failed for good; sessions whose keys are missing are lost', { error: error.message });
           return;
-        } catch (error) {
-          log.warn('re-registering after a reconnection failed; trying again', { error: (error as Error).message, inMs: pauseMs });
-          await new Promise((resolve) => setTimeout(resolve, pauseMs).unref());
         }
+        log.warn('re-registering after a reconnection failed; trying again', { error: error.message, inMs: pauseMs });
+        await new Promise((resolve) => setTimeout(resolve, pauseMs).unref());
       }
     })();
   });

@@ -138,6 +138,16 @@ describe('a master killed with SIGKILL while sessions are live', () => {
 
     const alive = own.cluster.ports;
     const shard = await masterOf(alive[0]!, await keySlot(alive[0]!, `{${sessionId}}`));
+    // Readiness while one shard fails over: the instances' other node connections are up, so
+    // neither leaves the load balancer's rotation (only a cluster with no node reachable does).
+    const readiness: number[] = [];
+    let probing = true;
+    const prober = (async () => {
+      while (probing) {
+        for (const url of [own.a.url, own.b.url]) readiness.push((await fetch(`${url}/ready`)).status);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    })();
     const killedAt = Date.now();
     await own.cluster.kill(shard);
     const survivor = alive.find((port) => port !== shard)!;
@@ -155,6 +165,10 @@ describe('a master killed with SIGKILL while sessions are live', () => {
       'the session answering again after the failover',
     );
     const recoveredMs = Date.now() - killedAt;
+    probing = false;
+    await prober;
+    expect(readiness.length).toBeGreaterThan(4);
+    expect(readiness.filter((status) => status !== 200)).toEqual([]);
     // The call that was running ends, answered or with a JSON-RPC error the client can retry on: it never hangs.
     const ended = await running;
     expect(ended.status).toBe(200);

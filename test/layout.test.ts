@@ -24,8 +24,13 @@ function sources(): SourceFile[] {
       if (entry.isDirectory()) walk(full);
       else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts')) {
         const text = fs.readFileSync(full, 'utf8');
-        const imports = [...text.matchAll(/(?:import|export)\s[^;]*?from\s+'(\.{1,2}\/[^']+)'/g)].map((match) =>
-          path.relative(SRC, path.resolve(path.dirname(full), match[1]!)).split(path.sep).join('/').replace(/\.js$/, '.ts'),
+        // Static imports and re-exports, side-effect imports and dynamic import(), either quote.
+        const specifiers = [
+          ...text.matchAll(/(?:import|export)\s[^;]*?from\s+['"](\.{1,2}\/[^'"]+)['"]/g),
+          ...text.matchAll(/import\s*\(?\s*['"](\.{1,2}\/[^'"]+)['"]/g),
+        ].map((match) => match[1]!);
+        const imports = [...new Set(specifiers)].map((specifier) =>
+          path.relative(SRC, path.resolve(path.dirname(full), specifier)).split(path.sep).join('/').replace(/\.js$/, '.ts'),
         );
         files.push({ name: path.relative(SRC, full).split(path.sep).join('/'), text, imports });
       }
@@ -59,6 +64,10 @@ test('http/ never imports store/', () => {
 
 test('auth/ imports neither http/ nor sessions/ (nor the runtime that wires them)', () => {
   expect(crossings('auth/', ['http/', 'sessions/', 'runtime.ts'])).toEqual([]);
+});
+
+test('sessions/ imports neither http/ nor the runtime that wires it', () => {
+  expect(crossings('sessions/', ['http/', 'runtime.ts'])).toEqual([]);
 });
 
 test('store/ imports no domain module', () => {

@@ -53,7 +53,7 @@ export function holdWhileOpen(res: Response, acquire: () => () => void): boolean
 /** A budget ran out: 429 (the caller's share) or 503 (the instance's), Retry-After, the setting named. */
 export function sendLimitExceeded(res: Response, error: LimitExceeded): void {
   markRefused(res, error.setting);
-  res.setHeader('Retry-After', String(error.retryAfterS));
+  if (!res.headersSent) res.setHeader('Retry-After', String(error.retryAfterS));
   sendJsonRpcError(res, error.httpStatus, LIMIT_EXCEEDED_CODE, error.message, null, error.data);
 }
 
@@ -61,7 +61,7 @@ export const sessionNotFound = (res: Response) =>
   sendJsonRpcError(res, 404, -32001, 'Session not found: initialize a new session');
 
 export const serviceUnavailable = (res: Response) => {
-  res.setHeader('Retry-After', '1');
+  if (!res.headersSent) res.setHeader('Retry-After', '1');
   sendJsonRpcError(res, 503, ErrorCode.InternalError, 'Service temporarily unavailable; retry shortly');
 };
 

@@ -95,7 +95,6 @@ async function connectCluster(rootNodes: string[], logger: Logger): Promise<Redi
   cluster.on('node-error', (error: Error, node: { host?: string; port?: number }) =>
     logger.warn('redis cluster node error', { node: `${node?.host}:${node?.port}`, error: error.message }),
   );
-  await cluster.connect();
   // node-redis opens node connections as it needs them (a shard's first sharded subscription, a
   // new master after a failover), each announced with 'node-ready'. One counts as a return only
   // while some node is lost: that node coming back, or its replacement (a promoted replica).
@@ -118,6 +117,8 @@ async function connectCluster(rootNodes: string[], logger: Logger): Promise<Redi
     reconnecting.clear();
     for (const callback of back) callback();
   });
+  // After the listeners: connect() waits for every master's connection, announcing each ready.
+  await cluster.connect();
   return {
     kind: 'cluster',
     commands: cluster,

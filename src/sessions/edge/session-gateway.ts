@@ -136,8 +136,8 @@ export class SessionGateway {
       }
     }
     // Handed over as the caller looked: learn who took it, so that its death is noticed.
-    if (instanceId === undefined && knownOwner === '') instanceId = (await directory.instanceOf(sessionId)) || undefined;
-    return { outcome: 'delivered', instanceId };
+    if (!instanceId && knownOwner === '') instanceId = (await directory.instanceOf(sessionId)) ?? undefined;
+    return { outcome: 'delivered', instanceId: instanceId || undefined };
   }
 
   /**

@@ -250,7 +250,9 @@ export class OwnedSession implements StandaloneListener {
           mine = true;
         }
         if (this.disposed) return;
-        if (!mine) {
+        // Released by this instance itself (evicted, drained): what arrived before the unsubscribe is
+        // still served here, as stopIntake promises; only a session another instance runs is left.
+        if (!mine && !this.intakeStopped) {
           this.held = undefined;
           this.deps.ownership.lost(this);
           return;
