@@ -9,7 +9,7 @@ import { spawnChild, waitForHttp } from './children.js';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 // BENCH_OUR_ENTRY benchmarks another build of ours (e.g. a copy of dist/ with a change), A/B style.
 const OUR_ENTRY = process.env.BENCH_OUR_ENTRY ? path.resolve(process.env.BENCH_OUR_ENTRY) : path.join(ROOT, 'dist/main.js');
-const OFFICIAL_ENTRY = path.join(ROOT, 'node_modules/@modelcontextprotocol/server-everything/dist/main.js');
+const OFFICIAL_ENTRY = path.join(ROOT, 'node_modules/@modelcontextprotocol/server-everything/dist/index.js');
 const MEMORY_HOOK = path.join(ROOT, 'bench/lib/memory-hook.js');
 const SDK_V2_ENTRY = path.join(ROOT, 'bench/targets/sdk-v2-echo.js');
 const BARE_ENTRY = path.join(ROOT, 'bench/targets/bare-echo.js');

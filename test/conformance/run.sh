@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-CONFORMANCE=node_modules/@modelcontextprotocol/conformance/dist/main.js
+CONFORMANCE=node_modules/@modelcontextprotocol/conformance/dist/index.js
 [ -f "$CONFORMANCE" ] || { echo "conformance package missing: run npm ci"; exit 1; }
 [ -f dist/main.js ] || npm run build
 
