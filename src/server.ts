@@ -26,7 +26,7 @@ export function redisTarget(config: Pick<Config, 'redisUrl' | 'redisClusterNodes
   return config.redisUrl ? { url: config.redisUrl } : undefined;
 }
 
-/** Starts one instance: backend, runtime, HTTP listener. Used by index.ts, tests and the benchmark. */
+/** Starts one instance: backend, runtime, HTTP listener. Used by main.ts, tests and the benchmark. */
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
   const backend = await createBackend(
     redisTarget(config),

@@ -44,7 +44,7 @@ export function redirectUriProblem(value: string): string | undefined {
  * token and revocation handlers. The SDK compares client secrets in clear
  * (`client.client_secret !== client_secret`) and we keep only their hash, so
  * getClient() hands the SDK clients without a secret and our own client
- * authentication (endpoints/client-auth.ts) runs before its handlers.
+ * authentication (actions/client-auth.ts) runs before its handlers.
  */
 export class ClientsStore implements OAuthRegisteredClientsStore {
   /** `builtIn`: the server's own clients (never stored, never expiring), found before the registered ones. */

@@ -20,7 +20,7 @@ import { oauthErrors, sendOAuthError } from './oauth-errors.js';
 import { sendConsentPage } from '../pages/consent-page.js';
 import type { TokenService } from './token-service.js';
 
-/** An /authorize request as endpoints/authorize.ts validated it (res.locals.authorizationRequest). */
+/** An /authorize request as actions/authorize.ts validated it (res.locals.authorizationRequest). */
 export interface AuthorizationRequest {
   clientId: string;
   redirectUri: string;
@@ -65,7 +65,7 @@ export class AuthorizationServerProvider implements OAuthServerProvider {
   async authorize(client: OAuthClientInformationFull, _params: AuthorizationParams, res: Response): Promise<void> {
     const request = res.locals.authorizationRequest as AuthorizationRequest | undefined;
     if (!request || request.clientId !== client.client_id) {
-      // Unreachable: endpoints/authorize.ts validates every request before the SDK handler runs.
+      // Unreachable: actions/authorize.ts validates every request before the SDK handler runs.
       sendOAuthError(res, 400, 'invalid_request', 'The authorization request was not validated');
       return;
     }
