@@ -1,8 +1,10 @@
 /**
- * The message bus contract, one suite over both implementations: the embedded
- * in-memory bus and Redis (the run's private redis-server). What a caller relies
- * on: once subscribe() resolved, a message published is heard — also when the
- * key's previous subscription is being released at that very moment.
+ * The message bus contract, one suite over every backend: the embedded
+ * in-memory bus, Redis (the run's private redis-server) and a Redis Cluster (the
+ * run's private cluster). What a caller relies on: once subscribe() resolved, a
+ * message published is heard — also when the key's previous subscription is
+ * being released at that very moment. Where a classic channel's receiver count is
+ * the node's own (a cluster), the suite uses sharded channels, whose count is exact.
  */
 import { randomUUID } from 'node:crypto';
 import { createLogger } from '../observability/logger.js';
@@ -11,6 +13,7 @@ import { channels } from '../protocol/channels.js';
 import { MemoryBus } from './memory-bus.js';
 import { RedisBus } from './redis-bus.js';
 import { connectRedis, type RedisConnections } from './redis-connections.js';
+import { redisTargets } from '../../test/support/redis-targets.js';
 
 type Heard = { message: string; channel: string };
 
@@ -28,22 +31,28 @@ async function eventually(check: () => boolean, what: string): Promise<void> {
   }
 }
 
-const cases: Array<[string, () => Promise<{ bus: MessageBus; close(): Promise<void> }>]> = [
-  ['in-memory', async () => ({ bus: new MemoryBus(), close: async () => {} })],
-  [
-    'Redis',
-    async () => {
-      const connections: RedisConnections = await connectRedis(process.env.TEST_REDIS_URL!, createLogger('error', true));
-      return { bus: new RedisBus(connections.untimed, connections.subscriber, (events) => connections.onConnectionEvents(events)), close: () => connections.close() };
+type Started = { bus: MessageBus; close(): Promise<void> };
+
+const cases: Array<[string, { start: () => Promise<Started>; exactClassicCounts: boolean }]> = [
+  ['in-memory', { start: async () => ({ bus: new MemoryBus(), close: async () => {} }), exactClassicCounts: true }],
+  ...redisTargets.map(([name, { target, exactClassicCounts }]): [string, { start: () => Promise<Started>; exactClassicCounts: boolean }] => [
+    name,
+    {
+      exactClassicCounts,
+      start: async () => {
+        const connections: RedisConnections = await connectRedis(target(), createLogger('error', true));
+        return { bus: new RedisBus(connections.untimed, connections.subscriber, (events) => connections.onConnectionEvents(events)), close: () => connections.close() };
+      },
     },
-  ],
+  ]),
 ];
 
-describe.each(cases)('message bus (%s)', (_name, start) => {
+describe.each(cases)('message bus (%s)', (_name, { start, exactClassicCounts }) => {
   let bus: MessageBus;
   let close: () => Promise<void>;
   let n = 0;
-  const fresh = (prefix: string) => `test:bus:${prefix}:${process.pid}:${Date.now()}:${n++}`;
+  const fresh = (prefix: string) =>
+    exactClassicCounts ? `test:bus:${prefix}:${process.pid}:${Date.now()}:${n++}` : channels.toClient(randomUUID(), `${prefix}:${n++}`);
 
   beforeAll(async () => {
     ({ bus, close } = await start());

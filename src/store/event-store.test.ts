@@ -1,6 +1,6 @@
 /**
- * The event log contract, one suite over both implementations: in memory and
- * Redis (the run's private redis-server). What streams rely on: events come back
+ * The event log contract, one suite over every backend: in memory, Redis (the
+ * run's private redis-server) and a Redis Cluster (the run's private cluster). What streams rely on: events come back
  * in order, one stream's at a time, a bounded number per read; the log stays
  * within its bounds as it grows, by count and by bytes, keeping the newest.
  */
@@ -12,6 +12,7 @@ import { formatEventId, parseEventId, type StoredEvent } from '../protocol/event
 import { MemoryEventStore } from './memory-event-store.js';
 import { connectRedis } from './redis-connections.js';
 import { RedisEventStore } from './redis-event-store.js';
+import { redisTargets } from '../../test/support/redis-targets.js';
 
 const TTL_MS = 60_000;
 
@@ -19,13 +20,13 @@ type Started = { store: EventStore; close(): Promise<void> };
 
 const cases: Array<[string, (bounds: EventLogBounds) => Promise<Started>]> = [
   ['in-memory', async (bounds) => ({ store: new MemoryEventStore(TTL_MS, bounds), close: async () => {} })],
-  [
-    'Redis',
+  ...redisTargets.map(([name, { target }]): [string, (bounds: EventLogBounds) => Promise<Started>] => [
+    name,
     async (bounds) => {
-      const connections = await connectRedis(process.env.TEST_REDIS_URL!, createLogger('error', true));
+      const connections = await connectRedis(target(), createLogger('error', true));
       return { store: new RedisEventStore(connections, TTL_MS, bounds), close: () => connections.close() };
     },
-  ],
+  ]),
 ];
 
 function event(seq: number, delivery = 'd1', message = `{"n":${seq}}`): StoredEvent {

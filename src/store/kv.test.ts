@@ -1,6 +1,6 @@
 /**
- * The key-value contract, one suite over both implementations: in memory and
- * Redis (the run's private redis-server). Keys expire; bounded sets count only
+ * The key-value contract, one suite over every backend: in memory, Redis (the
+ * run's private redis-server) and a Redis Cluster (the run's private cluster). Keys expire; bounded sets count only
  * unexpired members; claims and releases are compare-and-set.
  */
 import { randomUUID } from 'node:crypto';
@@ -9,6 +9,7 @@ import type { KeyValueStore } from './kv.js';
 import { MemoryKeyValueStore } from './memory-kv.js';
 import { connectRedis } from './redis-connections.js';
 import { RedisKeyValueStore } from './redis-kv.js';
+import { redisTargets } from '../../test/support/redis-targets.js';
 
 type Started = { kv: KeyValueStore; close(): Promise<void> };
 
@@ -20,13 +21,13 @@ const cases: Array<[string, () => Promise<Started>]> = [
       return { kv, close: async () => kv.close() };
     },
   ],
-  [
-    'Redis',
+  ...redisTargets.map(([name, { target }]): [string, () => Promise<Started>] => [
+    name,
     async () => {
-      const connections = await connectRedis(process.env.TEST_REDIS_URL!, createLogger('error', true));
+      const connections = await connectRedis(target(), createLogger('error', true));
       return { kv: new RedisKeyValueStore(connections.commands), close: () => connections.close() };
     },
-  ],
+  ]),
 ];
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
